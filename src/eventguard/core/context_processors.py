@@ -1,0 +1,13 @@
+from . import access
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    event = getattr(request, "event", None)
+    return {
+        "user_events": access.events_for(user),
+        "current_event": event,
+        "current_roles": sorted(access.roles_in(user, event)) if event else [],
+    }

@@ -1,0 +1,8 @@
+from django.urls import include, path
+
+from .api import api
+
+urlpatterns = [
+    path("api/", api.urls),
+    path("", include("eventguard.core.urls")),
+]
