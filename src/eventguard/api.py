@@ -97,9 +97,15 @@ def on_http_error(request, exc: HttpError):
 
 
 def _mount_routers() -> None:
+    from .coldchain.api import router as coldchain_router
     from .core.api import router as core_router
+    from .equipment.api import router as equipment_router
+    from .hazards.api import router as hazards_router
 
     api.add_router("", core_router)
+    api.add_router("", equipment_router)
+    api.add_router("", hazards_router)
+    api.add_router("", coldchain_router)
 
 
 _mount_routers()

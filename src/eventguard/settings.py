@@ -87,6 +87,9 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "ninja",
     "eventguard.core",
+    "eventguard.equipment",
+    "eventguard.hazards",
+    "eventguard.coldchain",
     "eventguard.reports",
 ]
 

@@ -4,5 +4,8 @@ from .api import api
 
 urlpatterns = [
     path("api/", api.urls),
+    path("", include("eventguard.equipment.urls")),
+    path("", include("eventguard.hazards.urls")),
+    path("", include("eventguard.coldchain.urls")),
     path("", include("eventguard.core.urls")),
 ]

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class HazardsConfig(AppConfig):
+    name = "eventguard.hazards"
+    label = "hazards"
