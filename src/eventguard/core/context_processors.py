@@ -1,4 +1,5 @@
 from . import access
+from .nav import menu_for
 
 
 def navigation(request):
@@ -10,4 +11,5 @@ def navigation(request):
         "user_events": access.events_for(user),
         "current_event": event,
         "current_roles": sorted(access.roles_in(user, event)) if event else [],
+        "menu": menu_for(user, event),
     }

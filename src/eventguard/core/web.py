@@ -1,0 +1,34 @@
+"""What every web view of every domain shares: the event from the URL, errors into forms."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+
+from .selectors import event_by_code
+from .servicekit import error_dict
+
+
+def event_view(view):
+    """A page under ``/e/<event_code>/``: logged in, and the event one the user holds a role
+    in (else 404). The event is passed as ``event`` and kept on ``request.event`` for the
+    menu and the event switcher."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, event_code, *args, **kwargs):
+        event = event_by_code(request.user, event_code)
+        request.event = event
+        return view(request, event, *args, **kwargs)
+
+    return wrapper
+
+
+def add_service_errors(form, exc: ValidationError) -> None:
+    """Show a service's ValidationError on the form: on its field when the form has one."""
+    for field, messages in error_dict(exc).items():
+        target = field if field in form.fields else None
+        for message in messages:
+            form.add_error(target, message)
