@@ -69,7 +69,9 @@ class ScopeSpec:
     ``domain_path`` a path to a column holding it. ``zone``: path to the zone
     (``""`` when the row is a zone; None when rows are not bound to zones).
     ``unit``: path to the owning unit (``"pk"`` when the row is a unit; None when
-    own-unit roles may not see such rows at all).
+    own-unit roles may not see such rows at all). ``change_domain``: a domain that changing
+    a row needs on top of the row's own (a unit's registry entry is read by everyone working
+    in its domain, but changed only by those who also hold the registry).
     """
 
     event: str = "event"
@@ -78,6 +80,7 @@ class ScopeSpec:
     zone: str | None = None
     unit: str | None = None
     event_field: str | None = None
+    change_domain: str | None = None  # changing also needs this domain (units: "registry")
 
 
 @dataclass(frozen=True)
@@ -127,8 +130,8 @@ def _grant_for(entry, action: str) -> Grant | None:
     a, rule, narrowed, zone_paths = entry
     allowed = rule.view if action == VIEW else rule.change
     if narrowed is not None:
-        # Registry reading comes with any role; narrowing applies to the field domains.
-        allowed = allowed & (narrowed | ({"registry"} if action == VIEW else set()))
+        # Narrowing applies to the field domains; the registry part of a role stays.
+        allowed = allowed & (narrowed | {"registry"})
     if not allowed:
         return None
     return Grant(
@@ -206,13 +209,16 @@ def scope(
         return qs
     if not user or not user.is_authenticated or not user.is_active:
         return qs.none()
-    qs_parts = [_grant_q(spec, g, spec.domain) for g in grants(user, event=event, action=action)]
+    qs_parts = [
+        _grant_q(spec, g, spec.domain)
+        for g in grants(user, event=event, action=action)
+        if not (action == CHANGE and spec.change_domain and spec.change_domain not in g.domains)
+    ]
     qs_parts = [q for q in qs_parts if q is not None]
     if not qs_parts:
         return qs.none()
-    return (
-        qs.filter(reduce(or_, qs_parts)).distinct() if len(qs_parts) > 1 else qs.filter(qs_parts[0])
-    )
+    # Scope paths follow forward foreign keys only, so OR-ing the grants cannot repeat a row.
+    return qs.filter(reduce(or_, qs_parts))
 
 
 def get_scoped_or_404(user, queryset, *, action: str = VIEW, event=None, **lookup):
@@ -257,6 +263,8 @@ def allows(user: User | None, action: str, obj: Model) -> bool:
         if event_code is not None and g.event_code != event_code:
             continue
         if domain not in g.domains:
+            continue
+        if action == CHANGE and spec.change_domain and spec.change_domain not in g.domains:
             continue
         if g.unit_id is not None:
             if spec.unit is None:

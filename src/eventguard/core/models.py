@@ -184,7 +184,13 @@ class Unit(BilingualNameMixin, models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    scope = ScopeSpec(domain_path="category__domain", event="event", zone="zone", unit="pk")
+    scope = ScopeSpec(
+        domain_path="category__domain",
+        event="event",
+        zone="zone",
+        unit="pk",
+        change_domain=Domain.REGISTRY,
+    )
 
     class Meta:
         verbose_name = _("unit")
