@@ -1,9 +1,11 @@
 from django.urls import include, path
 
 from .api import api
+from .core.urls import root_urlpatterns
 
 urlpatterns = [
     path("api/", api.urls),
+    *root_urlpatterns,
     path("", include("eventguard.equipment.urls")),
     path("", include("eventguard.hazards.urls")),
     path("", include("eventguard.coldchain.urls")),

@@ -1,0 +1,64 @@
+"""Template helpers shared by every page: the active menu entry, list query strings, badges."""
+
+from django import template
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def active_menu_key(context) -> str:
+    """The key of the menu entry whose URL is the longest prefix of the current path."""
+    request = context.get("request")
+    menu = context.get("menu") or []
+    if request is None:
+        return ""
+    best, best_len = "", -1
+    for item in menu:
+        url = item["url"]
+        if request.path.startswith(url) and len(url) > best_len:
+            best, best_len = item["key"], len(url)
+    return best
+
+
+@register.simple_tag(takes_context=True)
+def query_with(context, **changes) -> str:
+    """The current query string with some parameters replaced (None or "" removes one)."""
+    request = context["request"]
+    params = request.GET.copy()
+    for key, value in changes.items():
+        if value is None or value == "":
+            params.pop(key, None)
+        else:
+            params[key] = value
+    encoded = params.urlencode()
+    return f"?{encoded}" if encoded else "?"
+
+
+@register.filter
+def field_css(bound_field) -> str:
+    """CSS classes of a form field's wrapper."""
+    classes = ["field"]
+    if getattr(bound_field.field.widget, "input_type", "") == "checkbox":
+        classes.append("checkbox")
+    if bound_field.errors:
+        classes.append("has-error")
+    return " ".join(classes)
+
+
+BADGE_COLOURS = {True: "green", False: "grey"}
+
+
+@register.filter
+def bool_badge(value) -> str:
+    return BADGE_COLOURS.get(bool(value), "grey")
+
+
+@register.filter
+def role_label(code: str) -> str:
+    """A role code in the active language."""
+    from ..models import Role
+
+    try:
+        return Role(code).label
+    except ValueError:
+        return code
