@@ -283,12 +283,18 @@ class LoginFailure(models.Model):
     address = models.CharField(max_length=64, db_index=True)
     at = models.DateTimeField(db_index=True)
 
+    def __str__(self) -> str:
+        return f"{self.username}@{self.address} {self.at:%Y-%m-%d %H:%M:%S}"
+
 
 class AuditHead(models.Model):
     """One row: the end of the audit chain. Locked by every writer so the chain stays linear."""
 
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64, default="0" * 64)
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.hash[:12]}"
 
 
 class AuditEntry(models.Model):
@@ -317,6 +323,9 @@ class AuditEntry(models.Model):
         ordering = ["-seq"]
         indexes = [models.Index(fields=["object_type", "object_id"])]
 
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action} {self.object_repr}"
+
 
 class ScenarioStep(models.Model):
     """Marks a step of a scenario load as complete, so a rerun skips it."""
@@ -334,3 +343,6 @@ class ScenarioStep(models.Model):
                 fields=["event_code", "step"], name="core_scenariostep_unique_event_step"
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.scenario}/{self.event_code}/{self.step}"

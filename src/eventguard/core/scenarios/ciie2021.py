@@ -90,8 +90,14 @@ def load_event(ctx: ScenarioContext) -> None:
     ctx.progress.advance()
     for code, zh, en, core in HALLS:
         hall = services.zone_create(
-            actor=None, event=event, kind="hall", code=code, name_zh=zh, name_en=en,
-            parent=venue, is_core_area=core,
+            actor=None,
+            event=event,
+            kind="hall",
+            code=code,
+            name_zh=zh,
+            name_en=en,
+            parent=venue,
+            is_core_area=core,
         )
         ctx.progress.advance()
         for letter in "ab":
@@ -117,69 +123,89 @@ def _unit_specs(ctx: ScenarioContext, zones: list[Zone]):
         brand = rng.choice(names.FOOD_BRANDS)
         kind_zh, kind_en = rng.choice(names.FOOD_KINDS)
         zone = zones[i % len(zones)]
-        specs.append((
-            "in_venue_food_business",
-            f"{brand}{kind_zh}（{zone.name_zh}）{i + 1:03d}号点位",
-            f"{kind_en} {i + 1:03d}, {zone.name_en}",
-            zone,
-        ))
+        specs.append(
+            (
+                "in_venue_food_business",
+                f"{brand}{kind_zh}（{zone.name_zh}）{i + 1:03d}号点位",
+                f"{kind_en} {i + 1:03d}, {zone.name_en}",
+                zone,
+            )
+        )
     for i in range(ctx.n(COUNTS["group_meal_enterprise"])):
         brand = rng.choice(names.FOOD_BRANDS)
-        specs.append((
-            "group_meal_enterprise",
-            f"上海{brand}{rng.choice(names.GROUP_MEAL)}（{i + 1:02d}）",
-            f"Shanghai {brand} Catering {i + 1:02d}",
-            None,
-        ))
+        specs.append(
+            (
+                "group_meal_enterprise",
+                f"上海{brand}{rng.choice(names.GROUP_MEAL)}（{i + 1:02d}）",
+                f"Shanghai {brand} Catering {i + 1:02d}",
+                None,
+            )
+        )
     for i in range(ctx.n(COUNTS["raw_material_supplier"])):
         goods_zh, goods_en = rng.choice(names.SUPPLIER)
-        specs.append((
-            "raw_material_supplier",
-            f"上海{rng.choice(names.FOOD_BRANDS)}{goods_zh}供应有限公司（{i + 1:02d}）",
-            f"Shanghai {goods_en} Supply {i + 1:02d}",
-            None,
-        ))
+        specs.append(
+            (
+                "raw_material_supplier",
+                f"上海{rng.choice(names.FOOD_BRANDS)}{goods_zh}供应有限公司（{i + 1:02d}）",
+                f"Shanghai {goods_en} Supply {i + 1:02d}",
+                None,
+            )
+        )
     for i in range(ctx.n(COUNTS["reception_hotel"])):
         zh, en = names.HOTELS[i % len(names.HOTELS)]
         suffix = f"（{i // len(names.HOTELS) + 1}）" if i >= len(names.HOTELS) else ""
         specs.append(("reception_hotel", zh + suffix, en + suffix, None))
     for i in range(ctx.n(COUNTS["coldchain_warehouse"])):
-        specs.append((
-            "coldchain_warehouse",
-            f"进口冷链食品展品集中监管总仓{'' if i == 0 else i + 1}",
-            f"Central warehouse for imported cold-chain exhibits{'' if i == 0 else f' {i + 1}'}",
-            None,
-        ))
+        specs.append(
+            (
+                "coldchain_warehouse",
+                f"进口冷链食品展品集中监管总仓{'' if i == 0 else i + 1}",
+                "Central warehouse for imported cold-chain exhibits"
+                + ("" if i == 0 else f" {i + 1}"),
+                None,
+            )
+        )
     for i in range(ctx.n(COUNTS["key_guarantee_unit"])):
         if i == 0:
-            specs.append(("key_guarantee_unit", "国家会展中心（上海）有限责任公司",
-                          "National Exhibition and Convention Center (Shanghai) Co., Ltd.",
-                          zones[0]))
+            specs.append(
+                (
+                    "key_guarantee_unit",
+                    "国家会展中心（上海）有限责任公司",
+                    "National Exhibition and Convention Center (Shanghai) Co., Ltd.",
+                    zones[0],
+                )
+            )
             continue
         kind_zh, kind_en = rng.choice(names.KEY_UNIT_KINDS)
-        specs.append((
-            "key_guarantee_unit",
-            f"虹桥{kind_zh}保障单位{i + 1:03d}",
-            f"Hongqiao {kind_en} {i + 1:03d}",
-            None,
-        ))
+        specs.append(
+            (
+                "key_guarantee_unit",
+                f"虹桥{kind_zh}保障单位{i + 1:03d}",
+                f"Hongqiao {kind_en} {i + 1:03d}",
+                None,
+            )
+        )
     for i in range(ctx.n(COUNTS["maintenance_unit"])):
-        specs.append((
-            "maintenance_unit",
-            f"上海{rng.choice(names.FOOD_BRANDS)}电梯维保有限公司（{i + 1:02d}）",
-            f"Shanghai Lift Maintenance {i + 1:02d}",
-            None,
-        ))
+        specs.append(
+            (
+                "maintenance_unit",
+                f"上海{rng.choice(names.FOOD_BRANDS)}电梯维保有限公司（{i + 1:02d}）",
+                f"Shanghai Lift Maintenance {i + 1:02d}",
+                None,
+            )
+        )
     for i in range(ctx.n(COUNTS["exhibitor"])):
         country_zh, country_en = rng.choice(names.COUNTRIES)
         goods_zh, goods_en = rng.choice(names.EXPORT_GOODS)
         zone = zones[rng.randrange(len(zones))]
-        specs.append((
-            "exhibitor",
-            f"{country_zh}{goods_zh}出口商{i + 1:03d}",
-            f"{country_en} {goods_en} Exporter {i + 1:03d}",
-            zone,
-        ))
+        specs.append(
+            (
+                "exhibitor",
+                f"{country_zh}{goods_zh}出口商{i + 1:03d}",
+                f"{country_en} {goods_en} Exporter {i + 1:03d}",
+                zone,
+            )
+        )
     return specs
 
 
