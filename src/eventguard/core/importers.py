@@ -34,8 +34,30 @@ def _choice(choices):
     return parse
 
 
+class SeenKeys:
+    """Refuses a second row for the same record within one file."""
+
+    def __init__(self, field: str):
+        self.field = field
+        self.rows: dict = {}
+
+    def check(self, key, row: int) -> None:
+        first = self.rows.setdefault(key, row)
+        if first != row:
+            raise ValidationError(
+                {
+                    self.field: _("The same record is already in row %(row)d of this file.")
+                    % {"row": first}
+                }
+            )
+
+
 def _list(text: str) -> list[str]:
-    return [part.strip() for part in text.replace("；", ";").replace(",", ";").split(";") if part.strip()]
+    return [
+        part.strip()
+        for part in text.replace("；", ";").replace(",", ";").split(";")
+        if part.strip()
+    ]
 
 
 # ---------------------------------------------------------------- zones
@@ -50,15 +72,25 @@ ZONE_COLUMNS = [
 ]
 
 
-def import_zones(*, actor, event: Event, content: bytes, filename: str, dry_run: bool) -> ImportResult:
+def import_zones(
+    *, actor, event: Event, content: bytes, filename: str, dry_run: bool
+) -> ImportResult:
+    seen = SeenKeys("code")
+
     def apply_row(values: dict, row: int) -> str:
+        seen.check(values["code"], row)
         parent = None
         if values.get("parent"):
             parent = Zone.objects.filter(event=event, code=values["parent"]).first()
             if parent is None:
                 raise ValidationError(
-                    {"parent": _("No zone with code “%(code)s” in this event (a parent must come "
-                                 "before its children).") % {"code": values["parent"]}}
+                    {
+                        "parent": _(
+                            "No zone with code “%(code)s” in this event (a parent must come "
+                            "before its children)."
+                        )
+                        % {"code": values["parent"]}
+                    }
                 )
         fields = {
             "kind": values["kind"],
@@ -75,7 +107,11 @@ def import_zones(*, actor, event: Event, content: bytes, filename: str, dry_run:
         return "created"
 
     return run_import(
-        content=content, filename=filename, columns=ZONE_COLUMNS, apply_row=apply_row, dry_run=dry_run
+        content=content,
+        filename=filename,
+        columns=ZONE_COLUMNS,
+        apply_row=apply_row,
+        dry_run=dry_run,
     )
 
 
@@ -85,13 +121,19 @@ def import_zones(*, actor, event: Event, content: bytes, filename: str, dry_run:
 def _category(text: str) -> UnitCategory:
     value = text.strip()
     for category in UnitCategory.objects.filter(is_active=True):
-        if value.lower() in {category.code.lower(), category.name_zh.lower(), category.name_en.lower()}:
+        if value.lower() in {
+            category.code.lower(),
+            category.name_zh.lower(),
+            category.name_en.lower(),
+        }:
             return category
     raise ValidationError(_("Unknown unit category “%(value)s”.") % {"value": text})
 
 
 UNIT_COLUMNS = [
-    Column("category", _l("Category"), required=True, parse=_category, export=lambda u: u.category.code),
+    Column(
+        "category", _l("Category"), required=True, parse=_category, export=lambda u: u.category.code
+    ),
     Column("name_zh", _l("Name (Chinese)"), required=True),
     Column("name_en", _l("Name (English)")),
     Column("credit_code", _l("Unified social credit code"), required=True),
@@ -104,16 +146,23 @@ UNIT_COLUMNS = [
 ]
 
 
-def import_units(*, actor, event: Event, content: bytes, filename: str, dry_run: bool) -> ImportResult:
+def import_units(
+    *, actor, event: Event, content: bytes, filename: str, dry_run: bool
+) -> ImportResult:
     zones = {z.code: z for z in Zone.objects.filter(event=event)}
+    seen = SeenKeys("credit_code")
 
     def apply_row(values: dict, row: int) -> str:
+        seen.check((values["category"].pk, values["credit_code"].strip().upper()), row)
         zone = None
         if values.get("zone"):
             zone = zones.get(values["zone"])
             if zone is None:
                 raise ValidationError(
-                    {"zone": _("No zone with code “%(code)s” in this event.") % {"code": values["zone"]}}
+                    {
+                        "zone": _("No zone with code “%(code)s” in this event.")
+                        % {"code": values["zone"]}
+                    }
                 )
         credit_code = values["credit_code"].strip().upper()
         fields = {
@@ -138,7 +187,11 @@ def import_units(*, actor, event: Event, content: bytes, filename: str, dry_run:
         return "created"
 
     return run_import(
-        content=content, filename=filename, columns=UNIT_COLUMNS, apply_row=apply_row, dry_run=dry_run
+        content=content,
+        filename=filename,
+        columns=UNIT_COLUMNS,
+        apply_row=apply_row,
+        dry_run=dry_run,
     )
 
 
@@ -151,23 +204,36 @@ PEOPLE_COLUMNS = [
     Column("phone", _l("Phone"), export=lambda a: a.user.phone),
     Column("email", _l("E-mail"), export=lambda a: a.user.email),
     Column("organisation", _l("Organisation"), export=lambda a: a.user.organisation),
-    Column("language", _l("Language"), parse=_choice([("zh-hans", "简体中文"), ("en", "English")]),
-           export=lambda a: a.user.language),
+    Column(
+        "language",
+        _l("Language"),
+        parse=_choice([("zh-hans", "简体中文"), ("en", "English")]),
+        export=lambda a: a.user.language,
+    ),
     Column("role", _l("Role"), required=True, parse=_choice(Role.choices)),
-    Column("zones", _l("Zones"), parse=_list, export=lambda a: ";".join(z.code for z in a.zones.all())),
+    Column(
+        "zones", _l("Zones"), parse=_list, export=lambda a: ";".join(z.code for z in a.zones.all())
+    ),
     Column("domains", _l("Domains"), parse=_list, export=lambda a: ";".join(a.domains)),
     Column("unit", _l("Unit credit code"), export=lambda a: a.unit.credit_code if a.unit else ""),
 ]
 
 
-def import_people(*, actor, event: Event, content: bytes, filename: str, dry_run: bool) -> ImportResult:
+def import_people(
+    *, actor, event: Event, content: bytes, filename: str, dry_run: bool
+) -> ImportResult:
     zones = {z.code: z for z in Zone.objects.filter(event=event)}
+    seen = SeenKeys("role")
 
     def apply_row(values: dict, row: int) -> str:
+        seen.check((values["username"], values["role"]), row)
         missing = [code for code in values.get("zones", []) if code not in zones]
         if missing:
             raise ValidationError(
-                {"zones": _("No zone with code %(codes)s in this event.") % {"codes": ", ".join(missing)}}
+                {
+                    "zones": _("No zone with code %(codes)s in this event.")
+                    % {"codes": ", ".join(missing)}
+                }
             )
         bad_domains = [d for d in values.get("domains", []) if d not in Domain.values]
         if bad_domains:
@@ -179,20 +245,29 @@ def import_people(*, actor, event: Event, content: bytes, filename: str, dry_run
             matches = list(Unit.objects.filter(event=event, credit_code=values["unit"].upper()))
             if len(matches) != 1:
                 raise ValidationError(
-                    {"unit": _("No single unit with credit code “%(code)s” in this event.")
-                     % {"code": values["unit"]}}
+                    {
+                        "unit": _("No single unit with credit code “%(code)s” in this event.")
+                        % {"code": values["unit"]}
+                    }
                 )
             unit = matches[0]
         user = User.objects.filter(username=values["username"]).first()
         outcome = "updated"
-        profile = {k: values[k] for k in ("display_name", "phone", "email", "organisation", "language")
-                   if k in values}
+        profile = {
+            k: values[k]
+            for k in ("display_name", "phone", "email", "organisation", "language")
+            if k in values
+        }
         if user is None:
-            user = services.person_create(actor=actor, username=values["username"], event=event, **profile)
+            user = services.person_create(
+                actor=actor, username=values["username"], event=event, **profile
+            )
             outcome = "created"
         elif profile:
             services.person_update(actor=actor, user=user, event=event, **profile)
-        existing = RoleAssignment.objects.filter(user=user, event=event, role=values["role"]).first()
+        existing = RoleAssignment.objects.filter(
+            user=user, event=event, role=values["role"]
+        ).first()
         if existing is None:
             services.role_assign(
                 actor=actor,
@@ -207,7 +282,11 @@ def import_people(*, actor, event: Event, content: bytes, filename: str, dry_run
         return outcome
 
     return run_import(
-        content=content, filename=filename, columns=PEOPLE_COLUMNS, apply_row=apply_row, dry_run=dry_run
+        content=content,
+        filename=filename,
+        columns=PEOPLE_COLUMNS,
+        apply_row=apply_row,
+        dry_run=dry_run,
     )
 
 
