@@ -127,9 +127,18 @@ def steps_of(name: str) -> list[Step]:
 
 
 def scenario_load(
-    name: str, *, scale: float = 1.0, seed: int = 2021, progress: Progress | None = None
+    name: str,
+    *,
+    scale: float = 1.0,
+    seed: int = 2021,
+    progress: Progress | None = None,
+    only: list[str] | None = None,
 ) -> list[str]:
-    """Load a scenario; returns the names of the steps that ran (not skipped)."""
+    """Load a scenario; returns the names of the steps that ran (not skipped).
+
+    ``only`` limits the load to steps whose name starts with one of the given prefixes
+    (``["registry"]``); later steps build on earlier ones, so prefixes select a head.
+    """
     if name not in _scenarios:
         raise ValidationError(
             _("Unknown scenario “%(name)s”. Known: %(known)s.")
@@ -152,6 +161,8 @@ def scenario_load(
     ran = []
     for s in steps_of(name):
         if s.name in done:
+            continue
+        if only and not any(s.name.startswith(prefix) for prefix in only):
             continue
         context = ScenarioContext(
             scenario=name,

@@ -16,7 +16,15 @@ class Command(BaseCommand):
         load.add_argument("name")
         load.add_argument("--scale", type=float, default=1.0)
         load.add_argument("--seed", type=int, default=2021)
-        load.add_argument("--progress", action="store_true", help="draw the progress bar on a pipe too")
+        load.add_argument(
+            "--progress", action="store_true", help="draw the progress bar on a pipe too"
+        )
+        load.add_argument(
+            "--only",
+            action="append",
+            metavar="PREFIX",
+            help="load only the steps whose name starts with PREFIX (repeatable)",
+        )
         sub.add_parser("list", help="known scenarios")
 
     def handle(self, *args, action, **options):
@@ -28,7 +36,11 @@ class Command(BaseCommand):
         progress = Progress(stream=self.stderr._out, enabled=True if options["progress"] else None)
         try:
             ran = scenario_load(
-                options["name"], scale=options["scale"], seed=options["seed"], progress=progress
+                options["name"],
+                scale=options["scale"],
+                seed=options["seed"],
+                progress=progress,
+                only=options["only"],
             )
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
