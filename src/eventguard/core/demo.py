@@ -55,11 +55,15 @@ def demo_users() -> list[tuple[str, str, str]]:
                     services.person_set_password(actor=None, user=user, password=password)
                 if not RoleAssignment.objects.filter(user=user, event=event, role=role).exists():
                     unit = (
-                        Unit.objects.filter(event=event, category__code=category).order_by("pk").first()
+                        Unit.objects.filter(event=event, category__code=category)
+                        .order_by("pk")
+                        .first()
                         if category
                         else None
                     )
-                    zones = list(Zone.objects.filter(event=event, code=zone_code)) if zone_code else []
+                    zones = (
+                        list(Zone.objects.filter(event=event, code=zone_code)) if zone_code else []
+                    )
                     services.role_assign(
                         actor=None, user=user, event=event, role=role, unit=unit, zones=zones
                     )

@@ -23,7 +23,9 @@ class MenuEntry:
 _entries: dict[str, MenuEntry] = {}
 
 
-def register_menu(key: str, *, label: Promise, url_name: str, domain: str, order: int = 100) -> None:
+def register_menu(
+    key: str, *, label: Promise, url_name: str, domain: str, order: int = 100
+) -> None:
     _entries[key] = MenuEntry(key, label, url_name, domain, order)
 
 
@@ -43,6 +45,10 @@ def menu_for(user, event) -> list[dict]:
         if domains is not None and entry.domain not in domains:
             continue
         items.append(
-            {"key": entry.key, "label": entry.label, "url": reverse(entry.url_name, args=[event.code])}
+            {
+                "key": entry.key,
+                "label": entry.label,
+                "url": reverse(entry.url_name, args=[event.code]),
+            }
         )
     return items

@@ -24,8 +24,9 @@ def _register(key: str, category: str, label, order: int) -> None:
         compute=lambda event: Unit.objects.filter(
             event=event, category__code=category, is_active=True
         ).count(),
-        records_url=lambda event: reverse("core:unit_list", args=[event.code])
-        + f"?category={category}&is_active=true",
+        records_url=lambda event: (
+            reverse("core:unit_list", args=[event.code]) + f"?category={category}&is_active=true"
+        ),
         order=order,
     )
 

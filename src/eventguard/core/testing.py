@@ -35,7 +35,9 @@ def make_event(code: str | None = None, **fields) -> Event:
 def make_zone(event: Event, *, kind: str = "zone", parent: Zone | None = None, **fields) -> Zone:
     n = next(_counter)
     if parent is None and kind != "venue":
-        venue = Zone.objects.filter(event=event, kind="venue").first() or make_zone(event, kind="venue")
+        venue = Zone.objects.filter(event=event, kind="venue").first() or make_zone(
+            event, kind="venue"
+        )
         if kind == "zone":
             parent = make_zone(event, kind="hall", parent=venue)
         else:
@@ -49,9 +51,15 @@ def credit_code() -> str:
     return generate_credit_code(_rng)
 
 
-def make_unit(event: Event, *, category: str = "in_venue_food_business", zone=None, **fields) -> Unit:
+def make_unit(
+    event: Event, *, category: str = "in_venue_food_business", zone=None, **fields
+) -> Unit:
     n = next(_counter)
-    defaults = {"name_zh": f"测试单位{n}", "name_en": f"Test unit {n}", "credit_code": credit_code()}
+    defaults = {
+        "name_zh": f"测试单位{n}",
+        "name_en": f"Test unit {n}",
+        "credit_code": credit_code(),
+    }
     defaults.update(fields)
     return services.unit_create(
         actor=None,
@@ -62,7 +70,9 @@ def make_unit(event: Event, *, category: str = "in_venue_food_business", zone=No
     )
 
 
-def make_user(username: str | None = None, *, password: str | None = TEST_PASSWORD, **fields) -> User:
+def make_user(
+    username: str | None = None, *, password: str | None = TEST_PASSWORD, **fields
+) -> User:
     n = next(_counter)
     return services.person_create(
         actor=None, username=username or f"user{n}", password=password, **fields

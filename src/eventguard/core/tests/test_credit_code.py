@@ -3,7 +3,11 @@ import random
 import pytest
 from django.core.exceptions import ValidationError
 
-from eventguard.core.credit_code import credit_code_error, generate_credit_code, validate_credit_code
+from eventguard.core.credit_code import (
+    credit_code_error,
+    generate_credit_code,
+    validate_credit_code,
+)
 
 # Codes published by real organisations (their check characters are known to be right).
 REAL_CODES = ["91310000MA1FL1MMXL", "91110000600037341L", "91440300708461136T"]

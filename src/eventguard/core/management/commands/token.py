@@ -33,10 +33,14 @@ class Command(BaseCommand):
             for t in tokens:
                 state = _("revoked") if t.revoked_at else _("active")
                 last = t.last_used_at.isoformat() if t.last_used_at else "-"
-                self.stdout.write(f"{t.prefix}…  {t.user.username:<24} {t.name:<16} {state:<8} {last}")
+                self.stdout.write(
+                    f"{t.prefix}…  {t.user.username:<24} {t.name:<16} {state:<8} {last}"
+                )
         else:
             tokens = list(ApiToken.objects.filter(prefix=options["prefix"]))
             if len(tokens) != 1:
-                raise CommandError(_("No single token with prefix “%(p)s”.") % {"p": options["prefix"]})
+                raise CommandError(
+                    _("No single token with prefix “%(p)s”.") % {"p": options["prefix"]}
+                )
             services.token_revoke(actor=None, token=tokens[0])
             self.stdout.write(_("Token %(p)s… revoked.") % {"p": tokens[0].prefix})
