@@ -485,3 +485,68 @@ def token_revoke(*, actor: User | None, token: ApiToken) -> ApiToken:
             token.save(update_fields=["revoked_at"])
             audit(actor=actor, action="token.revoke", obj=token, after={"prefix": token.prefix})
     return token
+
+
+# ---------------------------------------------------------------- login rate limit
+
+
+def _login_window() -> dt.timedelta:
+    from django.conf import settings
+
+    return dt.timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
+
+
+def login_blocked_until(*, username: str, address: str) -> dt.datetime | None:
+    """When login attempts for this username or from this address may resume, or None.
+
+    After ``LOGIN_MAX_FAILURES`` failures within the window, for the username OR the
+    address, every attempt is refused (even with the right password) until enough of
+    those failures have aged out of the window.
+    """
+    from django.conf import settings
+
+    from .models import LoginFailure
+
+    limit = settings.LOGIN_MAX_FAILURES
+    window = _login_window()
+    since = timezone.now() - window
+    until = None
+    for lookup in ({"username": username[:150]}, {"address": address[:64]}):
+        if not next(iter(lookup.values())):
+            continue
+        times = list(
+            LoginFailure.objects.filter(at__gt=since, **lookup)
+            .order_by("-at")
+            .values_list("at", flat=True)[:limit]
+        )
+        if len(times) >= limit:
+            # The oldest of the last ``limit`` failures must leave the window first.
+            candidate = times[-1] + window
+            until = candidate if until is None else max(until, candidate)
+    return until
+
+
+def login_failure_record(*, username: str, address: str) -> None:
+    """Record a failed login (wrong username or password) and drop failures too old to count.
+
+    Written by the system on behalf of an anonymous visitor, hence no acting user.
+    """
+    from .models import LoginFailure
+
+    now = timezone.now()
+    username = (username or "")[:150]
+    address = (address or "unknown")[:64]
+    with transaction.atomic():
+        LoginFailure.objects.filter(at__lte=now - _login_window()).delete()
+        failure = LoginFailure(username=username or "-", address=address, at=now)
+        save_validated(failure)
+        known = User.objects.filter(username=username).only("pk").first()
+        audit(
+            actor=None,
+            action="auth.login_failed",
+            object_type="core.user",
+            object_id=str(known.pk) if known else "",
+            object_repr=username,
+            after={"username": username, "address": address},
+        )
+        publish("core.login.failed", username=username, address=address)

@@ -62,3 +62,23 @@ def role_label(code: str) -> str:
         return Role(code).label
     except ValueError:
         return code
+
+
+@register.filter
+def page_range(paginator, number):
+    """Page numbers around the current one, None for a gap: 1 … 4 5 [6] 7 8 … 20."""
+    return [
+        None if n == paginator.ELLIPSIS else n
+        for n in paginator.get_elided_page_range(number, on_each_side=2, on_ends=1)
+    ]
+
+
+@register.filter
+def domain_label(code: str) -> str:
+    """A domain code in the active language."""
+    from ..models import Domain
+
+    try:
+        return Domain(code).label
+    except ValueError:
+        return code
