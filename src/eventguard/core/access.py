@@ -71,7 +71,9 @@ class ScopeSpec:
     ``unit``: path to the owning unit (``"pk"`` when the row is a unit; None when
     own-unit roles may not see such rows at all). ``change_domain``: a domain that changing
     a row needs on top of the row's own (a unit's registry entry is read by everyone working
-    in its domain, but changed only by those who also hold the registry).
+    in its domain, but changed only by those who also hold the registry). ``overseen_by``:
+    a domain whose holders see (and change) rows of every domain, as the command centre's
+    ``"monitoring"`` does for the alarms and devices of every domain.
     """
 
     event: str = "event"
@@ -81,6 +83,7 @@ class ScopeSpec:
     unit: str | None = None
     event_field: str | None = None
     change_domain: str | None = None  # changing also needs this domain (units: "registry")
+    overseen_by: str | None = None  # holders of this domain see rows of every domain
 
 
 @dataclass(frozen=True)
@@ -172,7 +175,7 @@ def _grant_q(spec: ScopeSpec, g: Grant, model_domain: str | None) -> Q | None:
         q = Q(**{spec.event_field: g.event_code})
     else:
         q = Q(**{_pk_path(spec.event): g.event_id})
-    if spec.domain_path:
+    if spec.domain_path and not (spec.overseen_by and spec.overseen_by in g.domains):
         q &= Q(**{f"{spec.domain_path}__in": sorted(g.domains)})
     if g.unit_id is not None:
         if spec.unit is None:
@@ -262,7 +265,7 @@ def allows(user: User | None, action: str, obj: Model) -> bool:
             continue
         if event_code is not None and g.event_code != event_code:
             continue
-        if domain not in g.domains:
+        if domain not in g.domains and not (spec.overseen_by and spec.overseen_by in g.domains):
             continue
         if action == CHANGE and spec.change_domain and spec.change_domain not in g.domains:
             continue
