@@ -120,9 +120,10 @@ def creatable_unit_categories(user, event):
     categories = selectors.categories()
     if access.is_superuser(user):
         return categories
+    needed = Unit.scope.change_domain  # changing a unit's registry entry needs it too
     domains = set()
     for g in access.grants(user, event=event, action=CHANGE):
-        if g.unit_id is None:
+        if g.unit_id is None and (needed is None or needed in g.domains):
             domains |= g.domains
     return categories.filter(domain__in=sorted(domains))
 
@@ -188,8 +189,7 @@ class LoginView(auth_views.LoginView):
         if until is not None:
             # An unbound form: a blocked attempt must not even reach authentication.
             form = self.get_form_class()(request, initial={"username": username})
-            form.add_error(None, self.blocked_message(until))
-            return self.render_to_response(self.get_context_data(form=form), status=429)
+            return self.blocked(form, until)
         return super().post(request, *args, **kwargs)
 
     def form_invalid(self, form):
@@ -199,10 +199,12 @@ class LoginView(auth_views.LoginView):
             services.login_failure_record(username=username, address=address)
             until = services.login_blocked_until(username=username, address=address)
             if until is not None:
-                form.errors.clear()
-                form.add_error(None, self.blocked_message(until))
-                return self.render_to_response(self.get_context_data(form=form), status=429)
+                return self.blocked(form, until)
         return super().form_invalid(form)
+
+    def blocked(self, form, until: dt.datetime):
+        context = self.get_context_data(form=form, blocked_message=self.blocked_message(until))
+        return self.render_to_response(context, status=429)
 
     @staticmethod
     def blocked_message(until: dt.datetime) -> str:
@@ -499,7 +501,8 @@ def unit_list(request, event):
 
 
 def _unit_zones(user, event):
-    return access.scope(user, Zone, event=event, action=CHANGE).order_by("path")
+    # Any zone the user sees; whether they may put this unit there is the service's call.
+    return access.scope(user, Zone, event=event, action=VIEW).order_by("path")
 
 
 @event_view
