@@ -9,18 +9,19 @@ import datetime as dt
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
-from ninja.security import HttpBearer, django_auth
+from ninja.security import HttpBearer, SessionAuth
 
 from .core.models import ApiToken
-from .core.services import token_digest
 from .core.servicekit import error_dict
+from .core.services import token_digest
 
 LAST_USED_RESOLUTION = dt.timedelta(seconds=60)
+PARAMETER_SOURCES = {"body", "query", "path", "header", "cookie", "form", "file"}
 
 
 class BearerToken(HttpBearer):
@@ -38,15 +39,34 @@ class BearerToken(HttpBearer):
         if record.last_used_at is None or now - record.last_used_at > LAST_USED_RESOLUTION:
             ApiToken.objects.filter(pk=record.pk).update(last_used_at=now)
         request.user = record.user
+        # As on the web pages, a person reads messages in the language they chose.
+        if record.user.language:
+            translation.activate(record.user.language)
+            request.LANGUAGE_CODE = translation.get_language()
         return record.user
+
+
+class WebSession(SessionAuth):
+    """The web session, with the CSRF token for writes.
+
+    Consulted only for a logged-in session and when no Authorization header was sent:
+    a caller without credentials, or with a wrong or revoked token, gets 401 (not a CSRF
+    refusal, and never a silent fall-back to a session)."""
+
+    def __call__(self, request):
+        if "Authorization" in request.headers or not request.user.is_authenticated:
+            return None
+        return super().__call__(request)
 
 
 api = NinjaAPI(
     title="EventGuard API",
     version="1",
     description="Market-supervision service guarantee for major events.",
-    auth=[BearerToken(), django_auth],
+    auth=[BearerToken(), WebSession()],
     urls_namespace="api",
+    # Swagger UI's default validator badge would call an outside host.
+    docs=Swagger(settings={"validatorUrl": None}),
 )
 
 
@@ -71,7 +91,12 @@ def on_validation_error(request, exc: ValidationError):
 def on_schema_error(request, exc: NinjaValidationError):
     errors = []
     for error in exc.errors:
-        loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "payload")]
+        # ("query", "limit"), ("body", "payload", "zone"), ("file", "file"): name the field.
+        loc = [str(part) for part in error.get("loc", ())]
+        if loc and loc[0] in PARAMETER_SOURCES:
+            loc = loc[1:]
+        if loc and loc[0] == "payload":
+            loc = loc[1:]
         errors.append({"field": ".".join(loc) or "__all__", "message": error.get("msg", "")})
     return _errors_response(request, 400, _("The request is not valid."), errors)
 
