@@ -8,6 +8,7 @@ user can see but not change answers 403 to an edit.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Sequence
 
 import pydantic
@@ -36,6 +37,7 @@ from .figures import figures_report
 from .forms import EventForm, ImportForm, PersonCreateForm, UnitForm, ZoneForm
 from .importers import (
     ASSIGNMENT_EXPORT_COLUMNS,
+    PEOPLE_COLUMNS,
     UNIT_COLUMNS,
     ZONE_COLUMNS,
     import_people,
@@ -341,6 +343,21 @@ def zone_depth(zone) -> int:
     return max(zone.path.count("/") - 2, 0)
 
 
+def _natural(code: str) -> tuple:
+    """ "h2-1" before "h10-1": digits compare as numbers."""
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", code.lower()))
+
+
+def in_tree_order(zones) -> list:
+    """Zones depth-first, siblings by code, so a tree reads like one. The materialised
+    path keeps children under their parent but orders siblings by their ids."""
+    zones = list(zones)
+    code_of = {str(z.pk): z.code for z in zones}
+    for z in zones:
+        z.tree_key = tuple(_natural(code_of.get(p, p)) for p in z.path.strip("/").split("/"))
+    return sorted(zones, key=lambda z: z.tree_key)
+
+
 @event_view
 def zone_list(request, event):
     filters, filter_errors = parse_filters(selectors.ZoneFilters, request.GET)
@@ -349,7 +366,7 @@ def zone_list(request, event):
         return export_response(
             request, columns=ZONE_COLUMNS, records=zones, name="zones", event=event
         )
-    page = paginate(request, zones)
+    page = paginate(request, in_tree_order(zones))
     for zone in page:
         zone.depth = zone_depth(zone)
     context = list_context(
@@ -716,6 +733,7 @@ IMPORTS = {
     "zones": {
         "title": gettext_lazy("Import zones"),
         "run": import_zones,
+        "columns": ZONE_COLUMNS,
         "list": "core:zone_list",
         "help": gettext_lazy(
             "One row per zone. A parent must be listed before its children. A zone whose "
@@ -725,6 +743,7 @@ IMPORTS = {
     "units": {
         "title": gettext_lazy("Import units"),
         "run": import_units,
+        "columns": UNIT_COLUMNS,
         "list": "core:unit_list",
         "help": gettext_lazy(
             "One row per unit. A unit with the same category and credit code is updated."
@@ -733,6 +752,7 @@ IMPORTS = {
     "people": {
         "title": gettext_lazy("Import people"),
         "run": import_people,
+        "columns": PEOPLE_COLUMNS,
         "list": "core:person_list",
         "help": gettext_lazy(
             "One row per role of a person. Zones and domains are separated by “;”. People "
@@ -765,6 +785,7 @@ def _import_page(request, event, kind: str, allowed: bool):
             )
             return redirect(spec["list"], event.code)
     list_url = reverse(spec["list"], args=[event.code])
+    labels = {c.key: str(c.label) for c in spec["columns"]}
     return render(
         request,
         "core/import.html",
@@ -772,6 +793,15 @@ def _import_page(request, event, kind: str, allowed: bool):
             "event": event,
             "form": form,
             "result": result,
+            "errors": [
+                {
+                    "row": e.row,
+                    "column": e.column,
+                    "label": labels.get(e.column, ""),
+                    "message": e.message,
+                }
+                for e in (result.errors if result else [])
+            ],
             "title": spec["title"],
             "help": spec["help"],
             "list_url": list_url,
@@ -821,6 +851,13 @@ def _json_text(value) -> str:
     return "" if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
+def _json_value(value) -> str:
+    """One recorded value as JSON (``null`` for an empty one, unlike a missing one)."""
+    import json
+
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
 def _require_audit_reader(user, event) -> None:
     # The trail is not merely forbidden to others: for them it does not exist.
     if not may_read_audit(user, event):
@@ -866,8 +903,8 @@ def audit_detail(request, event, seq: int):
     rows = [
         {
             "name": name,
-            "before": _json_text(before[name]) if name in before else "",
-            "after": _json_text(after[name]) if name in after else "",
+            "before": _json_value(before[name]) if name in before else "",
+            "after": _json_value(after[name]) if name in after else "",
             "changed": bool(before and after)
             and before.get(name, object()) != after.get(name, object()),
         }

@@ -483,8 +483,8 @@ def test_an_import_with_a_bad_row_is_refused_whole_with_every_error(setting):
     assert response.status_code == 200
     page = text(response)
     assert "The file was refused" in page
-    table = re.findall(r'<td class="num">(\d+)</td><td class="mono">([^<]*)</td>', page)
-    assert ("3", "credit_code") in table and ("4", "category") in table
+    table = re.findall(r'<td class="num">(\d+)</td><td>([^<]*) <div class="muted mono">', page)
+    assert ("3", "Unified social credit code") in table and ("4", "Category") in table
     assert not Unit.objects.filter(event=setting["event"]).exists()
 
 
