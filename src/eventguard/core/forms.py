@@ -114,6 +114,7 @@ class PersonCreateForm(forms.Form):
         label=_("Domains"),
         choices=NARROWING_DOMAINS,
         required=False,
+        widget=forms.CheckboxSelectMultiple(),
         help_text=_("Empty: every domain the role allows."),
     )
     unit = forms.ModelChoiceField(

@@ -273,6 +273,17 @@ def event_phase(event) -> str:
     return _("Closed")
 
 
+def sees_whole_event(user, event) -> bool:
+    """Whether the user's view covers every record of the event (no zone, domain or unit
+    narrowing): only then does a figure's records page list everything the figure counts."""
+    if access.is_superuser(user):
+        return True
+    return any(
+        g.unit_id is None and not g.zone_paths and access.ALL_DOMAINS <= g.domains
+        for g in access.grants(user, event=event, action=VIEW)
+    )
+
+
 def figure_cards(event) -> list[dict]:
     report = figures_report(event)
     key = "en" if (translation.get_language() or "").startswith("en") else "zh-Hans"
@@ -303,6 +314,7 @@ def event_home(request, event):
             "phase": event_phase(event),
             "categories": categories,
             "figures": figure_cards(event),
+            "figures_partial": not sees_whole_event(request.user, event),
             "may_edit": access.allows(request.user, CHANGE, event),
         },
     )
@@ -333,7 +345,15 @@ def event_edit(request, event):
 
 @event_view
 def figures(request, event):
-    return render(request, "core/figures.html", {"event": event, "figures": figure_cards(event)})
+    return render(
+        request,
+        "core/figures.html",
+        {
+            "event": event,
+            "figures": figure_cards(event),
+            "figures_partial": not sees_whole_event(request.user, event),
+        },
+    )
 
 
 # ---------------------------------------------------------------- zones

@@ -35,10 +35,18 @@ def query_with(context, **changes) -> str:
 
 
 @register.filter
+def is_single_checkbox(bound_field) -> bool:
+    """A yes/no box (its label goes after it), not a list of checkboxes."""
+    from django.forms import CheckboxInput
+
+    return isinstance(bound_field.field.widget, CheckboxInput)
+
+
+@register.filter
 def field_css(bound_field) -> str:
     """CSS classes of a form field's wrapper."""
     classes = ["field"]
-    if getattr(bound_field.field.widget, "input_type", "") == "checkbox":
+    if is_single_checkbox(bound_field):
         classes.append("checkbox")
     if bound_field.errors:
         classes.append("has-error")

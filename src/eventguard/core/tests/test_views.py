@@ -654,3 +654,15 @@ def test_pages_speak_chinese_by_default(setting):
     page = text(client_for(reader).get(url(setting["event"], "figures")))
     assert "馆内食品经营单位" in page and "数据指标" in page
     assert "In-venue food businesses" not in page
+
+
+def test_people_with_a_narrowed_view_are_told_that_figures_count_more_than_they_see(setting):
+    event = setting["event"]
+    unit = make_unit(event)
+    make_unit(event)
+    operator = english_member(event, "unit_operator", unit=unit, username="cafe")
+    note = "Figures count the whole event"
+    assert note in text(client_for(operator).get(url(event, "figures")))
+    assert note not in text(client_for(setting["admin"]).get(url(event, "figures")))
+    listing = client_for(operator).get(url(event, "unit_list"), {"category": unit.category.code})
+    assert record_count(listing) == 1
