@@ -85,6 +85,14 @@ def pytest_collection_modifyitems(items):
     the tests after them: restore those rows before each such test."""
     for item in items:
         names = getattr(item, "fixturenames", ())
-        transactional = "live_server" in names or "transactional_db" in names
-        if transactional and item.get_closest_marker("django_db") is None:
-            item.add_marker(pytest.mark.django_db(transaction=True, serialized_rollback=True))
+        marker = item.get_closest_marker("django_db")
+        if marker is None:
+            if "live_server" in names or "transactional_db" in names:
+                item.add_marker(pytest.mark.django_db(transaction=True, serialized_rollback=True))
+        elif (
+            not marker.args
+            and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences"))
+            and "serialized_rollback" not in marker.kwargs
+        ):
+            restoring = pytest.mark.django_db(**marker.kwargs, serialized_rollback=True)
+            item.add_marker(restoring, append=False)
