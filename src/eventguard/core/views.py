@@ -531,7 +531,7 @@ def unit_list(request, event):
         filter_errors,
         event=event,
         categories=selectors.categories(),
-        zones=selectors.zone_list(user=request.user, event=event),
+        zones=in_tree_order(selectors.zone_list(user=request.user, event=event)),
         may_create=creatable_unit_categories(request.user, event).exists(),
     )
     return render(request, "core/unit_list.html", context)

@@ -90,3 +90,10 @@ def domain_label(code: str) -> str:
         return Domain(code).label
     except ValueError:
         return code
+
+
+@register.filter
+def zone_option(zone) -> str:
+    """A zone in a drop-down list, indented by its depth in the tree."""
+    depth = max(zone.path.count("/") - 2, 0)
+    return f"{'— ' * depth}{zone.name}"
