@@ -170,11 +170,9 @@ def me(request):
         .prefetch_related("zones")
         .order_by("-event__opening", "event__code", "role")
     )
-    events: dict[int, dict] = {}
+    events: dict[int, tuple[Event, list[RoleAssignment]]] = {}
     for assignment in assignments:
-        event = assignment.event
-        entry = events.setdefault(event.pk, {**EventOut.from_orm(event).dict(), "roles": []})
-        entry["roles"].append(assignment)
+        events.setdefault(assignment.event_id, (assignment.event, []))[1].append(assignment)
     return {
         "id": user.pk,
         "username": user.username,
@@ -184,7 +182,10 @@ def me(request):
         "organisation": user.organisation,
         "language": user.language,
         "is_superuser": user.is_superuser,
-        "events": list(events.values()),
+        "events": [
+            {**EventOut.model_validate(event).model_dump(), "roles": roles}
+            for event, roles in events.values()
+        ],
     }
 
 
@@ -203,7 +204,7 @@ def event_detail(request, code: str):
 def event_patch(request, code: str, payload: EventPatch):
     event = _event(request, code)
     return services.event_update(
-        actor=request.user, event=event, **payload.dict(exclude_unset=True)
+        actor=request.user, event=event, **payload.model_dump(exclude_unset=True)
     )
 
 
@@ -233,7 +234,7 @@ def zone_create(request, payload: ZoneIn):
     user = request.user
     event = _event(request, payload.event)
     _require_change_some(user, event, Zone)
-    fields = payload.dict(exclude={"event", "parent"})
+    fields = payload.model_dump(exclude={"event", "parent"})
     fields["kind"] = payload.kind.value
     zone = services.zone_create(
         actor=user, event=event, parent=_zone_ref(user, event, payload.parent, "parent"), **fields
@@ -293,7 +294,7 @@ def zone_detail(request, zone_id: int):
 def zone_patch(request, zone_id: int, payload: ZonePatch):
     user = request.user
     zone = get_scoped_or_404(user, Zone.objects.select_related("event", "parent"), pk=zone_id)
-    changes = payload.dict(exclude_unset=True)
+    changes = payload.model_dump(exclude_unset=True)
     if "parent" in changes:
         changes["parent"] = _zone_ref(user, zone.event, changes["parent"], "parent")
     if changes.get("kind") is not None:
@@ -320,7 +321,7 @@ def unit_create(request, payload: UnitIn):
     user = request.user
     event = _event(request, payload.event)
     _require_change_some(user, event, Unit)
-    fields = payload.dict(exclude={"event", "category", "zone"})
+    fields = payload.model_dump(exclude={"event", "category", "zone"})
     unit = services.unit_create(
         actor=user,
         event=event,
@@ -387,7 +388,7 @@ def unit_patch(request, unit_id: int, payload: UnitPatch):
     unit = get_scoped_or_404(
         user, Unit.objects.select_related("event", "category", "zone"), pk=unit_id
     )
-    changes = payload.dict(exclude_unset=True)
+    changes = payload.model_dump(exclude_unset=True)
     if "category" in changes:
         changes["category"] = _category(changes["category"] or "")
     if "zone" in changes:
