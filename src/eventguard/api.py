@@ -122,15 +122,19 @@ def on_http_error(request, exc: HttpError):
 
 
 def _mount_routers() -> None:
+    from .alerts.api import router as alerts_router
     from .coldchain.api import router as coldchain_router
     from .core.api import router as core_router
     from .equipment.api import router as equipment_router
     from .hazards.api import router as hazards_router
+    from .telemetry.api import router as telemetry_router
 
     api.add_router("", core_router)
     api.add_router("", equipment_router)
     api.add_router("", hazards_router)
     api.add_router("", coldchain_router)
+    api.add_router("", telemetry_router)
+    api.add_router("", alerts_router)
 
 
 _mount_routers()

@@ -90,6 +90,8 @@ INSTALLED_APPS = [
     "eventguard.equipment",
     "eventguard.hazards",
     "eventguard.coldchain",
+    "eventguard.telemetry",
+    "eventguard.alerts",
     "eventguard.reports",
 ]
 
@@ -173,6 +175,15 @@ EMAIL_BACKEND = os.environ.get(
 DEFAULT_FROM_EMAIL = os.environ.get("EVENTGUARD_EMAIL_FROM", "eventguard@localhost")
 
 NINJA_PAGINATION_PER_PAGE = 50
+
+# Telemetry: the broker `eventguard worker` subscribes to (mqtt://user:password@host:port,
+# mqtts:// for TLS), the topic root and shared-subscription group, and the contract's limits.
+MQTT_URL = os.environ.get("MQTT_URL", "mqtt://127.0.0.1:1883")
+MQTT_TOPIC_ROOT = os.environ.get("EVENTGUARD_MQTT_TOPIC_ROOT", "eventguard")
+MQTT_SHARE_GROUP = os.environ.get("EVENTGUARD_MQTT_SHARE_GROUP", "eventguard")
+TELEMETRY_MAX_PAYLOAD_BYTES = int(os.environ.get("EVENTGUARD_TELEMETRY_MAX_PAYLOAD_BYTES", "8192"))
+TELEMETRY_MAX_CLOCK_SKEW_SECONDS = int(os.environ.get("EVENTGUARD_TELEMETRY_MAX_SKEW", "300"))
+TELEMETRY_DEVICE_OFFLINE_SECONDS = int(os.environ.get("EVENTGUARD_DEVICE_OFFLINE_SECONDS", "600"))
 
 LOGGING = {
     "version": 1,

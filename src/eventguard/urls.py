@@ -9,5 +9,7 @@ urlpatterns = [
     path("", include("eventguard.equipment.urls")),
     path("", include("eventguard.hazards.urls")),
     path("", include("eventguard.coldchain.urls")),
+    path("", include("eventguard.telemetry.urls")),
+    path("", include("eventguard.alerts.urls")),
     path("", include("eventguard.core.urls")),
 ]

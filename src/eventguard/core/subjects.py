@@ -37,7 +37,7 @@ from django.db.models import Model, QuerySet
 from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 
 
 @dataclass(frozen=True)
@@ -206,7 +206,7 @@ def url_for(label: str, pk) -> str:
 # A supervised unit is always a valid subject (a warehouse, a kitchen, a hotel).
 register(
     "core.unit",
-    verbose_name=_l("unit"),
+    verbose_name=gettext_lazy("unit"),
     domain=lambda unit: unit.category.domain,
     zone="zone",
     unit="pk",

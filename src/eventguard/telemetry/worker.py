@@ -1,0 +1,359 @@
+"""`eventguard worker`: MQTT ingest, the rules engine, and the periodic work.
+
+The worker subscribes with QoS 1 and a persistent session through the shared
+subscription ``$share/<group>/<root>/+/devices/+/telemetry``, so that several workers,
+on one machine or many, split the load. paho's network thread only queues what arrives
+(acknowledgement is manual); the main thread takes the queued messages in batches,
+hands each batch to ``services.telemetry_ingest`` (one transaction: check, drop
+duplicates, store, update devices, evaluate rules, raise alarms) and acknowledges the
+batch only once that transaction has committed. The broker never has more than
+``receive_maximum`` messages in flight to the worker (MQTT 5 Receive Maximum), so the
+backlog waits at the broker, not in this process.
+
+A broker outage: paho reconnects with backoff; the session (and what was not yet
+acknowledged) survives on the broker, and messages taken before the outage are not
+acknowledged on the new connection (their packet ids belong to the old one): the broker
+delivers them again and the (device, seq) key drops the copy. A database outage: the
+batch is retried with backoff and acknowledged only once stored. Nothing acknowledged
+is ever lost, and nothing is stored twice.
+
+A second thread runs the periodic work (time rules, the offline rule, housekeeping),
+each task safe with several workers running (see alerts/tasks.py).
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import logging
+import random
+import signal
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+from django.conf import settings
+from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections
+from django.db import connection as db_connection
+
+from eventguard.core.bus import subscribe
+from eventguard.core.context import new_request_id
+
+from .contract import Reason
+from .services import Inbound, telemetry_ingest
+
+logger = logging.getLogger("eventguard.worker")
+
+
+@dataclass
+class WorkerConfig:
+    url: str
+    client_id: str
+    topic_root: str = "eventguard"
+    share_group: str = "eventguard"
+    batch_size: int = 1000
+    linger: float = 0.005  # seconds to wait for more messages once one is there
+    receive_maximum: int = 2000
+    session_expiry: int = 86400  # seconds the broker keeps the session of a gone worker
+    timers: bool = True
+    notify_alarms: bool = True
+
+    @property
+    def subscription(self) -> str:
+        return f"$share/{self.share_group}/{self.topic_root}/+/devices/+/telemetry"
+
+
+def default_client_id() -> str:
+    return f"eventguard-worker-{socket.gethostname()}"
+
+
+def parse_topic(topic: str, root: str) -> tuple[str, str] | None:
+    """``<root>/<event>/devices/<device>/telemetry`` -> (event code, device id)."""
+    parts = topic.split("/")
+    if (
+        len(parts) != 5
+        or parts[0] != root
+        or parts[2] != "devices"
+        or parts[4] != "telemetry"
+        or not parts[1]
+        or not parts[3]
+    ):
+        return None
+    return parts[1], parts[3]
+
+
+class Backoff:
+    def __init__(self, first: float = 0.5, limit: float = 30.0):
+        self.first, self.limit, self.current = first, limit, first
+
+    def wait(self, stop: threading.Event) -> None:
+        stop.wait(self.current * (0.8 + 0.4 * random.random()))
+        self.current = min(self.limit, self.current * 2)
+
+    def reset(self) -> None:
+        self.current = self.first
+
+
+_active_notifier = None
+
+
+@subscribe("alerts.alarm.raised")
+@subscribe("alerts.alarm.cleared")
+@subscribe("alerts.alarm.acknowledged")
+def _notify(name: str, payload: dict) -> None:
+    """Alarm changes, after their commit, on ``<root>/<event>/alarms`` for live screens."""
+    if _active_notifier is not None:
+        _active_notifier(name, payload)
+
+
+class IngestWorker:
+    def __init__(self, config: WorkerConfig):
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
+        from paho.mqtt.packettypes import PacketTypes
+        from paho.mqtt.properties import Properties
+
+        self.config = config
+        self.stop_event = threading.Event()
+        self._inbox: collections.deque = collections.deque()
+        self._wake = threading.Event()
+        self._generation = 0  # counts connections: acks go only to the connection a message came on
+        self._connected = threading.Event()
+        self._event_codes: dict[int, str] = {}
+        self.batches = 0
+        self.processed = 0
+
+        parts = urlsplit(config.url)
+        self._host = parts.hostname or "127.0.0.1"
+        tls = parts.scheme in {"mqtts", "ssl"}
+        self._port = parts.port or (8883 if tls else 1883)
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=config.client_id,
+            protocol=mqtt.MQTTv5,
+            manual_ack=True,
+        )
+        if parts.username:
+            client.username_pw_set(unquote(parts.username), unquote(parts.password or ""))
+        if tls:
+            client.tls_set()
+        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        self._connect_properties = Properties(PacketTypes.CONNECT)
+        self._connect_properties.SessionExpiryInterval = config.session_expiry
+        self._connect_properties.ReceiveMaximum = config.receive_maximum
+        self.client = client
+
+    # ------------------------------------------------------------ paho's thread
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties):
+        if reason_code.is_failure:
+            logger.warning("broker refused the connection: %s", reason_code)
+            return
+        self._generation += 1
+        client.subscribe(self.config.subscription, qos=1)
+        self._connected.set()
+        logger.info(
+            "connected to %s:%s as %s (session present: %s), subscribed to %s",
+            self._host,
+            self._port,
+            self.config.client_id,
+            flags.session_present,
+            self.config.subscription,
+        )
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties):
+        self._generation += 1
+        self._connected.clear()
+        if not self.stop_event.is_set():
+            logger.warning("disconnected from the broker (%s); reconnecting", reason_code)
+
+    def _on_message(self, client, userdata, message):
+        self._inbox.append((self._generation, message))
+        if len(self._inbox) == 1:
+            self._wake.set()
+
+    # ------------------------------------------------------------ the main thread
+
+    def _take(self) -> list:
+        if not self._inbox:
+            self._wake.wait(0.5)
+            self._wake.clear()
+            if not self._inbox:
+                return []
+        if len(self._inbox) < self.config.batch_size and self.config.linger > 0:
+            time.sleep(self.config.linger)
+        inbox, batch = self._inbox, []
+        for _ in range(min(len(inbox), self.config.batch_size)):
+            batch.append(inbox.popleft())
+        return batch
+
+    def _inbound(self, message) -> Inbound:
+        topic = message.topic
+        parsed = parse_topic(topic, self.config.topic_root)
+        if parsed is None:
+            return Inbound("", "", body=message.payload, topic=topic, refusal=Reason.BAD_TOPIC)
+        return Inbound(parsed[0], parsed[1], body=message.payload, topic=topic)
+
+    def _store(self, batch: list) -> bool:
+        """Commit the batch; True once it is stored, False when stopping before that."""
+        inbound = [self._inbound(message) for _gen, message in batch]
+        backoff = Backoff()
+        failures = 0
+        while True:
+            try:
+                new_request_id("worker-")
+                telemetry_ingest(messages=inbound)
+                return True
+            except (OperationalError, InterfaceError) as exc:
+                logger.warning("database unavailable (%s); retrying the batch", exc)
+                _close_connection()
+            except DatabaseError as exc:
+                failures += 1
+                logger.warning("batch failed (%s), attempt %d", exc, failures)
+                _close_connection()
+                if failures >= 3:
+                    return self._store_one_by_one(inbound)
+            except Exception:
+                failures += 1
+                logger.exception("batch failed, attempt %d", failures)
+                if failures >= 3:
+                    return self._store_one_by_one(inbound)
+            if self.stop_event.is_set():
+                return False
+            backoff.wait(self.stop_event)
+
+    def _store_one_by_one(self, inbound: list[Inbound]) -> bool:
+        """A batch that keeps failing: isolate the message that makes it fail and keep it
+        in the dead-letter store, so that one bad message never holds up the stream."""
+        for message in inbound:
+            for attempt in range(3):
+                try:
+                    telemetry_ingest(messages=[message])
+                    break
+                except (OperationalError, InterfaceError):
+                    _close_connection()
+                    return False  # the database went away: the batch is delivered again
+                except Exception as exc:
+                    logger.exception("message from %s failed", message.topic)
+                    if attempt == 2:
+                        message.refusal = Reason.INVALID
+                        message.refusal_detail = f"could not be processed: {type(exc).__name__}"
+                        telemetry_ingest(messages=[message])
+        return True
+
+    def _ack(self, batch: list) -> None:
+        generation = self._generation
+        ack = self.client.ack
+        for message_generation, message in batch:
+            if message_generation == generation and message.qos:
+                ack(message.mid, message.qos)
+
+    def _notify_alarm(self, name: str, payload: dict) -> None:
+        event_id = payload.get("event_id")
+        code = self._event_codes.get(event_id)
+        if code is None:
+            from eventguard.core.models import Event
+
+            code = Event.objects.filter(pk=event_id).values_list("code", flat=True).first()
+            if code is None:
+                return
+            self._event_codes[event_id] = code
+        body = {"change": name.rsplit(".", 1)[-1], "at": time.time(), **payload}
+        self.client.publish(
+            f"{self.config.topic_root}/{code}/alarms",
+            json.dumps(body, default=str, separators=(",", ":")),
+            qos=0,
+        )
+
+    def run(self) -> None:
+        global _active_notifier
+        if self.config.notify_alarms:
+            _active_notifier = self._notify_alarm
+        self.client.connect_async(
+            self._host,
+            self._port,
+            keepalive=30,
+            clean_start=False,
+            properties=self._connect_properties,
+        )
+        self.client.loop_start()
+        timers = None
+        if self.config.timers:
+            timers = threading.Thread(target=self._run_timers, name="timers", daemon=True)
+            timers.start()
+        try:
+            while not self.stop_event.is_set():
+                batch = self._take()
+                if not batch:
+                    continue
+                if not self._store(batch):
+                    break
+                self._ack(batch)
+                self.batches += 1
+                self.processed += len(batch)
+        finally:
+            _active_notifier = None
+            self.client.disconnect()
+            self.client.loop_stop()
+            if timers is not None:
+                timers.join(timeout=5)
+            _close_connection()
+
+    def stop(self, *_args) -> None:
+        self.stop_event.set()
+        self._wake.set()
+
+    # ------------------------------------------------------------ periodic work
+
+    def _run_timers(self) -> None:
+        from eventguard.alerts import tasks as alert_tasks
+
+        from . import tasks as telemetry_tasks
+
+        backoff = Backoff(1.0, 60.0)
+        next_housekeeping = 0.0
+        while not self.stop_event.is_set():
+            try:
+                close_old_connections()
+                alert_tasks.run_due_rules()
+                if time.monotonic() >= next_housekeeping:
+                    telemetry_tasks.purge_dead_letters()
+                    next_housekeeping = time.monotonic() + 3600
+                backoff.reset()
+                self.stop_event.wait(1.0)
+            except Exception:
+                logger.exception("periodic work failed")
+                _close_connection()
+                backoff.wait(self.stop_event)
+        _close_connection()
+
+
+def _close_connection() -> None:
+    try:
+        db_connection.close()
+    except Exception:  # the connection is already gone
+        pass
+
+
+def run_worker(config: WorkerConfig) -> IngestWorker:
+    worker = IngestWorker(config)
+    signal.signal(signal.SIGTERM, worker.stop)
+    signal.signal(signal.SIGINT, worker.stop)
+    worker.run()
+    return worker
+
+
+def config_from_settings(**overrides) -> WorkerConfig:
+    values = {
+        "url": settings.MQTT_URL,
+        "client_id": default_client_id(),
+        "topic_root": settings.MQTT_TOPIC_ROOT,
+        "share_group": settings.MQTT_SHARE_GROUP,
+    }
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return WorkerConfig(**values)
