@@ -5,6 +5,7 @@ from .core.urls import root_urlpatterns
 
 urlpatterns = [
     path("api/", api.urls),
+    path("epcis/", include("eventguard.coldchain.epcis_urls")),
     *root_urlpatterns,
     path("", include("eventguard.equipment.urls")),
     path("", include("eventguard.hazards.urls")),

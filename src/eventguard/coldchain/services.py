@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -70,10 +70,35 @@ def _require_unit_category(unit: Unit | None, event: Event, category: str, field
 
 
 def load_boxes(ids: Sequence[int]) -> list[Box]:
-    """Boxes with what the steps read, in the order of ``ids``."""
-    rows = Box.objects.select_related("event", "consignment", "batch__warehouse", "transport")
-    by_id = {b.pk: b for b in rows.filter(pk__in=list(ids))}
-    return [by_id[i] for i in ids if i in by_id]
+    """Boxes with what the steps read (event, consignment, batch and warehouse, transport),
+    in the order of ``ids``. The few related rows are loaded once and shared, not joined
+    into every box row: thousands of boxes come in a handful of batches."""
+    ids = list(ids)
+    by_id = {}
+    for start in range(0, len(ids), 2000):
+        by_id.update(Box.objects.in_bulk(ids[start : start + 2000]))
+    boxes = [by_id[i] for i in ids if i in by_id]
+    related = {
+        "event": (Event, {b.event_id for b in boxes}),
+        "consignment": (Consignment, {b.consignment_id for b in boxes}),
+        "batch": (WarehouseBatch, {b.batch_id for b in boxes if b.batch_id}),
+        "transport": (Transport, {b.transport_id for b in boxes if b.transport_id}),
+    }
+    loaded = {}
+    for name, (model, pks) in related.items():
+        qs = model.objects.all()
+        if model is WarehouseBatch:
+            qs = qs.select_related("warehouse")
+        loaded[name] = qs.in_bulk(list(pks)) if pks else {}
+    for box in boxes:
+        box.event = loaded["event"][box.event_id]
+        box.consignment = loaded["consignment"][box.consignment_id]
+        box.consignment.event = box.event
+        if box.batch_id:
+            box.batch = loaded["batch"][box.batch_id]
+        if box.transport_id:
+            box.transport = loaded["transport"][box.transport_id]
+    return boxes
 
 
 def _fresh(boxes: Sequence[Box]) -> list[Box]:
@@ -496,7 +521,6 @@ def _advance(
 ) -> list[Box]:
     """Apply ``step`` to the boxes whose preconditions now hold; with ``strict``, refuse
     unless all of them do."""
-    boxes = _fresh(boxes)
     params = params or StepParams()
     missing = workflow.PRECONDITIONS[step](boxes, params)
     if strict and missing:
@@ -559,19 +583,18 @@ def disinfection_record_bulk(
             changes=[
                 Change(
                     action="coldchain.disinfection.create",
-                    object_type="coldchain.disinfection",
-                    object_id=str(r.pk),
-                    object_repr=f"{r.box.code} {r.surface}",
+                    object_type="coldchain.box",
+                    object_id=str(box.pk),
+                    object_repr=box.code,
                     event_code=event.code,
                     after={
-                        "box": r.box.code,
-                        "surface": r.surface,
-                        "agent": r.agent,
-                        "operator": r.operator,
+                        "surfaces": surfaces,
+                        "agent": template.agent,
+                        "operator": template.operator,
                         "performed_at": performed_at,
                     },
                 )
-                for r in rows
+                for box in boxes
             ],
         )
         return _advance(
@@ -639,18 +662,17 @@ def sample_take_bulk(
             changes=[
                 Change(
                     action="coldchain.sample.create",
-                    object_type="coldchain.natsample",
-                    object_id=str(r.pk),
-                    object_repr=r.sample_code,
+                    object_type="coldchain.box",
+                    object_id=str(box.pk),
+                    object_repr=box.code,
                     event_code=event.code,
                     after={
-                        "box": r.box.code,
-                        "surface": r.surface,
+                        "samples": [sample_code_for(box, surface) for surface in surfaces],
                         "laboratory": laboratory.pk,
                         "sampled_at": sampled_at,
                     },
                 )
-                for r in rows
+                for box in boxes
             ],
         )
         return _advance(actor, boxes, "sample", sampled_at, epcis_event=epcis_event, strict=strict)
@@ -760,9 +782,7 @@ def nat_results_record_bulk(
             sample.reported_at = row.reported_at
             sample.report_no = (row.report_no or "").strip()
             updated.append(sample)
-        NatSample.objects.bulk_update(
-            updated, ["result", "reported_at", "report_no"], batch_size=500
-        )
+        _write_results(updated)
         audit_many(
             actor=actor,
             changes=[
@@ -785,10 +805,10 @@ def nat_results_record_bulk(
         box_ids = list(dict.fromkeys(s.box_id for s in updated))
         boxes = load_boxes(box_ids)
         at = max(s.reported_at for s in updated)
-        to_clear = [b for b in boxes if not workflow.PRECONDITIONS["clear"]([b], StepParams())]
-        to_quarantine = [
-            b for b in boxes if not workflow.PRECONDITIONS["quarantine"]([b], StepParams())
-        ]
+        not_clear = workflow.PRECONDITIONS["clear"](boxes, StepParams())
+        not_quarantine = workflow.PRECONDITIONS["quarantine"](boxes, StepParams())
+        to_clear = [b for b in boxes if b.pk not in not_clear]
+        to_quarantine = [b for b in boxes if b.pk not in not_quarantine]
         outcome = ResultsOutcome()
         if expect:
             wanted = to_clear if expect == "clear" else to_quarantine
@@ -815,6 +835,21 @@ def nat_results_record_bulk(
         done = {b.pk for b in outcome.cleared} | {b.pk for b in outcome.quarantined}
         outcome.pending = [b for b in boxes if b.pk not in done]
     return outcome
+
+
+def _write_results(samples: Sequence[NatSample]) -> None:
+    """The results of checked samples, one prepared statement run for all rows
+    (``bulk_update`` builds a CASE expression per field: seconds for a few thousand)."""
+    table = NatSample._meta.db_table
+    field = NatSample._meta.get_field("reported_at")
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET result = %s, reported_at = %s, report_no = %s WHERE id = %s",
+            [
+                (s.result, field.get_db_prep_save(s.reported_at, connection), s.report_no, s.pk)
+                for s in samples
+            ],
+        )
 
 
 def box_release_bulk(
@@ -1001,6 +1036,31 @@ def gate_enter(
         [workflow.refusal(box, _("entered after the cold-chain entry deadline"))] if late else []
     )
     return GateResult(True, box.code, reasons, box, late=late)
+
+
+def gate_enter_bulk(
+    *,
+    actor: User | None,
+    event: Event,
+    boxes: Sequence[Box],
+    at: dt.datetime | None = None,
+) -> list[Box]:
+    """A truckload through the gate at once: every box must pass, or none enters."""
+    require_loop_staff(actor, event)
+    at = at or timezone.now()
+    boxes = _fresh(boxes)
+    reasons = [reason for box in boxes for reason in workflow.explain(box)]
+    if reasons:
+        workflow.refuse(reasons)
+    deadline = coldchain_settings_of(event).entry_deadline
+    late = deadline is not None and at > deadline
+    return workflow.apply(
+        actor=actor,
+        boxes=boxes,
+        transition="enter",
+        at=at,
+        note=_("after the entry deadline") if late else "",
+    )
 
 
 # ---------------------------------------------------------------- temperatures
