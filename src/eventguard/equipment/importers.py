@@ -8,20 +8,26 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy, override
 
 from eventguard.core.models import Event, Unit, Zone
 from eventguard.core.tabular import Column, ImportResult, run_import
 
 from . import services
-from .models import Campaign, CampaignRecord, Equipment, EquipmentKind, TrafficLevel
+from .models import Campaign, Equipment, EquipmentKind, TrafficLevel
 
 
 def _choice(choices):
+    """A choice by its value or its label in either language."""
+
     def parse(text: str) -> str:
         value = text.strip().lower()
         for key, label in choices:
-            if value in {str(key).lower(), str(label).lower()}:
+            names = {str(key).lower()}
+            for language in ("en", "zh-hans"):
+                with override(language):
+                    names.add(str(label).lower())
+            if value in names:
                 return key
         raise ValidationError(
             _("“%(value)s” is not one of: %(allowed)s.")
@@ -69,30 +75,30 @@ def _bool(text: str) -> bool:
 # ---------------------------------------------------------------- equipment
 
 EQUIPMENT_COLUMNS = [
-    Column("code", _l("Equipment code"), required=True),
-    Column("kind", _l("Kind"), required=True, parse=_choice(EquipmentKind.choices)),
-    Column("registration_no", _l("Registration certificate no.")),
-    Column("model_name", _l("Make and model")),
-    Column("zone", _l("Zone"), export=lambda e: e.zone.code if e.zone else ""),
-    Column("floor", _l("Floor")),
-    Column("position", _l("Position")),
-    Column("plan_x", _l("Plan x (%)"), parse=_decimal),
-    Column("plan_y", _l("Plan y (%)"), parse=_decimal),
+    Column("code", gettext_lazy("Equipment code"), required=True),
+    Column("kind", gettext_lazy("Kind"), required=True, parse=_choice(EquipmentKind.choices)),
+    Column("registration_no", gettext_lazy("Registration certificate no.")),
+    Column("model_name", gettext_lazy("Make and model")),
+    Column("zone", gettext_lazy("Zone"), export=lambda e: e.zone.code if e.zone else ""),
+    Column("floor", gettext_lazy("Floor")),
+    Column("position", gettext_lazy("Position")),
+    Column("plan_x", gettext_lazy("Plan x (%)"), parse=_decimal),
+    Column("plan_y", gettext_lazy("Plan y (%)"), parse=_decimal),
     Column(
         "user_unit",
-        _l("User unit credit code"),
+        gettext_lazy("User unit credit code"),
         required=True,
         export=lambda e: e.user_unit.credit_code,
     ),
     Column(
         "maintenance_unit",
-        _l("Maintenance unit credit code"),
+        gettext_lazy("Maintenance unit credit code"),
         export=lambda e: e.maintenance_unit.credit_code if e.maintenance_unit else "",
     ),
-    Column("last_inspection_on", _l("Last periodic inspection"), parse=_date),
-    Column("next_inspection_due", _l("Next inspection due"), parse=_date),
-    Column("is_core_area", _l("Core area"), parse=_bool),
-    Column("traffic_level", _l("Traffic level"), parse=_choice(TrafficLevel.choices)),
+    Column("last_inspection_on", gettext_lazy("Last periodic inspection"), parse=_date),
+    Column("next_inspection_due", gettext_lazy("Next inspection due"), parse=_date),
+    Column("is_core_area", gettext_lazy("Core area"), parse=_bool),
+    Column("traffic_level", gettext_lazy("Traffic level"), parse=_choice(TrafficLevel.choices)),
 ]
 
 
@@ -177,13 +183,15 @@ def import_equipment(
 # ---------------------------------------------------------------- campaign records
 
 CAMPAIGN_COLUMNS = [
-    Column("campaign", _l("Campaign code"), required=True, export=lambda r: r.campaign.code),
-    Column("district", _l("District"), required=True),
-    Column("period_start", _l("From"), required=True, parse=_date),
-    Column("period_end", _l("To"), required=True, parse=_date),
-    Column("units_inspected", _l("Units inspected"), required=True, parse=_count),
-    Column("equipment_sets", _l("Equipment sets inspected"), required=True, parse=_count),
-    Column("notes", _l("Notes")),
+    Column(
+        "campaign", gettext_lazy("Campaign code"), required=True, export=lambda r: r.campaign.code
+    ),
+    Column("district", gettext_lazy("District"), required=True),
+    Column("period_start", gettext_lazy("From"), required=True, parse=_date),
+    Column("period_end", gettext_lazy("To"), required=True, parse=_date),
+    Column("units_inspected", gettext_lazy("Units inspected"), required=True, parse=_count),
+    Column("equipment_sets", gettext_lazy("Equipment sets inspected"), required=True, parse=_count),
+    Column("notes", gettext_lazy("Notes")),
 ]
 
 
@@ -227,6 +235,3 @@ def import_campaign_records(
         apply_row=apply_row,
         dry_run=dry_run,
     )
-
-
-__all__ = ["CampaignRecord", "import_campaign_records", "import_equipment"]

@@ -544,7 +544,11 @@ def shift_sign_on(
     *, actor: User | None, shift: PostShift, at: dt.datetime | None = None
 ) -> PostShift:
     with transaction.atomic():
-        shift = PostShift.objects.select_for_update().select_related("equipment").get(pk=shift.pk)
+        shift = (
+            PostShift.objects.select_for_update(of=("self",))
+            .select_related("equipment")
+            .get(pk=shift.pk)
+        )
         _sign_check(actor, shift)
         if at is not None and actor is not None:
             raise PermissionDenied(_("Only the system may record another time than now."))
@@ -589,7 +593,11 @@ def shift_sign_off(
     *, actor: User | None, shift: PostShift, at: dt.datetime | None = None
 ) -> PostShift:
     with transaction.atomic():
-        shift = PostShift.objects.select_for_update().select_related("equipment").get(pk=shift.pk)
+        shift = (
+            PostShift.objects.select_for_update(of=("self",))
+            .select_related("equipment")
+            .get(pk=shift.pk)
+        )
         _sign_check(actor, shift)
         if at is not None and actor is not None:
             raise PermissionDenied(_("Only the system may record another time than now."))
@@ -893,7 +901,7 @@ def patrol_complete(
     findings = findings or {}
     with transaction.atomic():
         patrol = (
-            Patrol.objects.select_for_update()
+            Patrol.objects.select_for_update(of=("self",))
             .select_related("equipment__zone", "equipment__user_unit", "checklist", "event")
             .get(pk=patrol.pk)
         )

@@ -10,7 +10,6 @@ from typing import Annotated
 
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import File, Form, Query, Router, Status
 from ninja.files import UploadedFile
@@ -27,7 +26,6 @@ from .schemas import (
     GradingIO,
     HazardDetailOut,
     HazardIn,
-    HazardOut,
     HazardPage,
     MapHallOut,
     MatrixOut,
@@ -80,25 +78,6 @@ def _person(event, pk, field: str):
     return person
 
 
-def _detail(request, hazard: Hazard) -> dict:
-    photos = [
-        {
-            "id": p.pk,
-            "content_type": p.content_type,
-            "size": p.size,
-            "url": reverse("api:hazard_photo", kwargs={"hazard_id": hazard.pk, "photo_id": p.pk}),
-        }
-        for p in selectors.hazard_photos(user=request.user, hazard=hazard)
-    ]
-    data = HazardOut.from_orm(hazard).dict()
-    data.update(
-        actions=services.actions_for(request.user, hazard),
-        timeline=selectors.hazard_timeline(user=request.user, hazard=hazard),
-        photos=photos,
-    )
-    return data
-
-
 # ---------------------------------------------------------------- hidden dangers
 
 
@@ -130,7 +109,7 @@ def hazard_report(request, event: EventCode, payload: HazardIn):
         equipment=_ref(request.user, record, Equipment, payload.equipment, "equipment"),
         risk_point=_ref(request.user, record, RiskPoint, payload.risk_point, "risk_point"),
     )
-    return Status(201, _detail(request, hazard))
+    return Status(201, hazard)
 
 
 @router.get(
@@ -139,8 +118,7 @@ def hazard_report(request, event: EventCode, payload: HazardIn):
     summary="One hidden danger with its timeline",
 )
 def hazard_detail(request, hazard_id: int):
-    hazard = get_scoped_or_404(request.user, Hazard, pk=hazard_id)
-    return _detail(request, hazard)
+    return get_scoped_or_404(request.user, Hazard, pk=hazard_id)
 
 
 @router.post(
@@ -166,7 +144,7 @@ def hazard_transition(
         grade=payload.grade,
         photos=photos or [],
     )
-    return _detail(request, hazard)
+    return hazard
 
 
 @router.get(

@@ -70,6 +70,34 @@ class HazardDetailOut(HazardOut):
     timeline: list[StepOut]
     photos: list[PhotoOut]
 
+    @staticmethod
+    def resolve_actions(obj, context) -> list[str]:
+        from .services import actions_for
+
+        return actions_for(context["request"].user, obj)
+
+    @staticmethod
+    def resolve_timeline(obj, context):
+        from .selectors import hazard_timeline
+
+        return hazard_timeline(user=context["request"].user, hazard=obj)
+
+    @staticmethod
+    def resolve_photos(obj, context) -> list[dict]:
+        from django.urls import reverse
+
+        from .selectors import hazard_photos
+
+        return [
+            {
+                "id": p.pk,
+                "content_type": p.content_type,
+                "size": p.size,
+                "url": reverse("api:hazard_photo", kwargs={"hazard_id": obj.pk, "photo_id": p.pk}),
+            }
+            for p in hazard_photos(user=context["request"].user, hazard=obj)
+        ]
+
 
 class HazardPage(Schema):
     count: int

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 
 from eventguard.core import access
 from eventguard.core.access import CHANGE, require
@@ -350,17 +350,27 @@ class Transition:
 
 # The closed loop, the one table of allowed transitions: (from status, action) -> transition.
 TRANSITIONS: dict[tuple[str, str], Transition] = {
-    (HazardStatus.REPORTED, "assign"): Transition(HazardStatus.ASSIGNED, _l("Assign"), True),
-    (HazardStatus.ASSIGNED, "assign"): Transition(HazardStatus.ASSIGNED, _l("Reassign"), True),
-    (HazardStatus.ASSIGNED, "rectify"): Transition(HazardStatus.RECTIFIED, _l("Rectify"), False),
-    (HazardStatus.RECTIFIED, "accept"): Transition(HazardStatus.CLOSED, _l("Accept"), True),
-    (HazardStatus.RECTIFIED, "reject"): Transition(HazardStatus.ASSIGNED, _l("Reject"), True),
+    (HazardStatus.REPORTED, "assign"): Transition(
+        HazardStatus.ASSIGNED, gettext_lazy("Assign"), True
+    ),
+    (HazardStatus.ASSIGNED, "assign"): Transition(
+        HazardStatus.ASSIGNED, gettext_lazy("Reassign"), True
+    ),
+    (HazardStatus.ASSIGNED, "rectify"): Transition(
+        HazardStatus.RECTIFIED, gettext_lazy("Rectify"), False
+    ),
+    (HazardStatus.RECTIFIED, "accept"): Transition(
+        HazardStatus.CLOSED, gettext_lazy("Accept"), True
+    ),
+    (HazardStatus.RECTIFIED, "reject"): Transition(
+        HazardStatus.ASSIGNED, gettext_lazy("Reject"), True
+    ),
 }
 ACTIONS = {
-    "assign": _l("assign"),
-    "rectify": _l("rectify"),
-    "accept": _l("accept"),
-    "reject": _l("reject"),
+    "assign": gettext_lazy("assign"),
+    "rectify": gettext_lazy("rectify"),
+    "accept": gettext_lazy("accept"),
+    "reject": gettext_lazy("reject"),
 }
 
 
@@ -404,7 +414,7 @@ def hazard_transition(
     try:
         with transaction.atomic():
             hazard = (
-                Hazard.objects.select_for_update()
+                Hazard.objects.select_for_update(of=("self",))
                 .select_related("event", "zone", "unit")
                 .get(pk=hazard.pk)
             )
