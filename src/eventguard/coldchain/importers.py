@@ -124,7 +124,6 @@ def import_manifest(
         return result
     if result.rows == 0:
         result.errors.append(RowError(0, "", _("The file has no data rows.")))
-    if result.errors:
         return result
     rows = [
         BoxRow(
@@ -139,14 +138,19 @@ def import_manifest(
         )
         for number, values in parsed
     ]
+    # The service checks the rows that parsed, so that one answer lists every row's errors.
     with transaction.atomic():
-        try:
-            boxes = services.box_declare_bulk(actor=actor, consignment=consignment, rows=rows)
-        except RowsRefused as exc:
-            result.errors = exc.rows
-            return result
-        result.created = len(boxes)
-        if dry_run:
+        if rows:
+            try:
+                boxes = services.box_declare_bulk(actor=actor, consignment=consignment, rows=rows)
+            except RowsRefused as exc:
+                result.errors.extend(exc.rows)
+            else:
+                result.created = len(boxes)
+        result.errors.sort(key=lambda e: (e.row, e.column))
+        if result.errors:
+            result.created = 0
+        if result.errors or dry_run:
             transaction.set_rollback(True)
     return result
 
@@ -181,7 +185,6 @@ def import_lab_results(
         return result
     if result.rows == 0:
         result.errors.append(RowError(0, "", _("The file has no data rows.")))
-    if result.errors:
         return result
     rows = [
         ResultRow(
@@ -194,12 +197,16 @@ def import_lab_results(
         for number, values in parsed
     ]
     with transaction.atomic():
-        try:
-            services.nat_results_record_bulk(actor=actor, event=event, rows=rows)
-        except RowsRefused as exc:
-            result.errors = exc.rows
-            return result
-        result.updated = len(rows)
-        if dry_run:
+        if rows:
+            try:
+                services.nat_results_record_bulk(actor=actor, event=event, rows=rows)
+            except RowsRefused as exc:
+                result.errors.extend(exc.rows)
+            else:
+                result.updated = len(rows)
+        result.errors.sort(key=lambda e: (e.row, e.column))
+        if result.errors:
+            result.updated = 0
+        if result.errors or dry_run:
             transaction.set_rollback(True)
     return result

@@ -322,7 +322,8 @@ def box_declare_bulk(
         for row in rows:
             box, row_errors = _box_of_row(row, consignment, at)
             errors.extend(row_errors)
-            if box.code in seen_codes:
+            repeated_code = box.code in seen_codes
+            if repeated_code:
                 errors.append(
                     RowError(
                         row.row,
@@ -333,7 +334,7 @@ def box_declare_bulk(
                 )
             elif box.code:
                 seen_codes[box.code] = row.row
-            if box.epc and box.epc in seen_epcs:
+            if box.epc and box.epc in seen_epcs and not repeated_code:
                 errors.append(
                     RowError(
                         row.row,
@@ -371,7 +372,7 @@ def box_declare_bulk(
                         % {"code": box.code},
                     )
                 )
-            if box.epc in taken_epcs:
+            if box.epc in taken_epcs and box.code not in taken_codes:
                 errors.append(
                     RowError(
                         row.row,

@@ -1,4 +1,12 @@
 import pytest
+from django.utils import translation
+
+
+@pytest.fixture(autouse=True)
+def _in_english():
+    """Messages are asserted in English; one test reads them in Chinese on purpose."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
