@@ -725,6 +725,26 @@ def current_checklist(event: Event, kind: str) -> ChecklistTemplate | None:
 # ---------------------------------------------------------------- patrols
 
 
+def planned_patrols(
+    event: Event,
+    equipment: Sequence[Equipment],
+    days: Sequence[dt.date],
+    windows: Sequence[tuple[dt.time, dt.time]] | None = None,
+) -> list[Patrol]:
+    """The patrols the plan asks for (unsaved): one per equipment, day and patrol window."""
+    windows = windows if windows is not None else patrol_windows(settings_of(event))
+    bounds = [
+        (day, local_datetime(event, day, start), local_datetime(event, day, end))
+        for day in days
+        for start, end in windows
+    ]
+    return [
+        Patrol(event=event, equipment=item, day=day, window_start=w_start, window_end=w_end)
+        for item in equipment
+        for day, w_start, w_end in bounds
+    ]
+
+
 def patrol_plan_generate(
     *,
     actor: User | None,
@@ -748,33 +768,16 @@ def patrol_plan_generate(
                 require(actor, CHANGE, item)
         if not equipment or not days:
             return 0
-        starts = {
-            (day, start): (
-                local_datetime(event, day, start),
-                local_datetime(event, day, end),
-            )
-            for day in days
-            for start, end in windows
-        }
         have = set(
             Patrol.objects.filter(
                 event=event, day__in=days, equipment__in=[e.pk for e in equipment]
             ).values_list("equipment_id", "window_start")
         )
-        new = []
-        for item in equipment:
-            for (day, _start), (w_start, w_end) in starts.items():
-                if (item.pk, w_start) in have:
-                    continue
-                new.append(
-                    Patrol(
-                        event=event,
-                        equipment=item,
-                        day=day,
-                        window_start=w_start,
-                        window_end=w_end,
-                    )
-                )
+        new = [
+            p
+            for p in planned_patrols(event, equipment, days, windows)
+            if (p.equipment_id, p.window_start) not in have
+        ]
         _bulk_validate(new)
         # ignore_conflicts: a second worker that planned the same window wins quietly.
         Patrol.objects.bulk_create(new, batch_size=1000, ignore_conflicts=True)
@@ -924,12 +927,14 @@ def patrol_complete(
             if answers.get(item["code"]) != Answer.FAULT:
                 continue
             finding = findings[item["code"]]
+            description = finding.description.strip()
             hazards.append(
                 hazard_services.hazard_report(
                     actor=actor,
                     event=patrol.event,
-                    title=f"{patrol.equipment.code} · {patrol.checklist.item_text(item)}",
-                    description=finding.description,
+                    title=f"{patrol.equipment.code} · {description.splitlines()[0][:80]}",
+                    description=_("%(finding)s\n(checklist item: %(item)s)")
+                    % {"finding": description, "item": patrol.checklist.item_text(item)},
                     grade=finding.grade,
                     source="patrol",
                     source_ref=f"patrol:{patrol.pk}",
@@ -972,8 +977,9 @@ class PatrolRecord:
 
 
 def patrol_bulk_record(*, actor: User | None, records: Sequence[PatrolRecord]) -> int:
-    """Record many patrols done in the past (the scenario, an import of paper records).
-    A fault answer here must be reported as a hidden danger separately."""
+    """Record many patrols done in the past (the scenario, an import of paper records): a
+    planned patrol is completed, an unsaved one (see :func:`planned_patrols`) is added
+    completed. A fault answer here must be reported as a hidden danger separately."""
     if actor is not None:
         raise PermissionDenied(_("Only the system may record past patrols in bulk."))
     with transaction.atomic():
@@ -1024,17 +1030,14 @@ def patrol_bulk_record(*, actor: User | None, records: Sequence[PatrolRecord]) -
                     event_code=patrol.event.code,
                 )
             )
+        fresh = [p for p in rows if p.pk is None]
+        known = [p for p in rows if p.pk is not None]
+        _bulk_validate(fresh)
+        _bulk_insert(Patrol, fresh)
         Patrol.objects.bulk_update(
-            rows,
-            [
-                "checklist",
-                "performed_by",
-                "started_at",
-                "completed_at",
-                "answers",
-                "notes",
-                "status",
-            ],
+            known,
+            ["checklist", "performed_by", "started_at", "completed_at", "answers", "notes"]
+            + ["status"],
             batch_size=400,
         )
         audit_many(actor=actor, changes=changes)

@@ -266,8 +266,10 @@ def load_hazards(ctx: ScenarioContext) -> None:
         )
         found.append(
             {
-                "title": f"{patrol.equipment.code} · {item['text_zh'] if item else patrol.notes}",
-                "description": patrol.notes,
+                "title": f"{patrol.equipment.code} · {patrol.notes}",
+                "description": f"{patrol.notes}\n（检查项：{item['text_zh']}）"
+                if item
+                else patrol.notes,
                 "source": HazardSource.PATROL,
                 "source_ref": f"patrol:{patrol.pk}",
                 "equipment": patrol.equipment,

@@ -177,7 +177,9 @@ def test_the_walk_page_completes_the_patrol_and_reports_the_fault(world, checkli
     assert done.status_code == 200
     patrol.refresh_from_db()
     assert patrol.status == PatrolStatus.COMPLETED
-    assert Hazard.objects.get(source_ref=f"patrol:{patrol.pk}").description == "门机异响"
+    hazard = Hazard.objects.get(source_ref=f"patrol:{patrol.pk}")
+    assert hazard.title == f"{world.lift_a.code} · 门机异响"
+    assert hazard.description.startswith("门机异响")
 
 
 def test_the_api_completes_a_patrol(world, checklists):
