@@ -168,6 +168,8 @@ MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("EVENTGUARD_MEDIA_ROOT", HOME / "media"))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
+# Hidden-danger photos: the largest accepted file (JPEG, PNG or WebP, checked by content).
+EVENTGUARD_PHOTO_MAX_BYTES = int(os.environ.get("EVENTGUARD_PHOTO_MAX_BYTES", 10 * 1024 * 1024))
 
 EMAIL_BACKEND = os.environ.get(
     "EVENTGUARD_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
