@@ -8,6 +8,7 @@ import zoneinfo
 from dataclasses import dataclass
 from decimal import Decimal
 
+from eventguard.core import services as core_services
 from eventguard.core.testing import make_member, make_unit
 
 from . import services
@@ -41,10 +42,11 @@ class Site:
     other_exhibitor_user: object
 
 
-def make_site(event) -> Site:
+def make_site(event, *, language: str = "en") -> Site:
+    """The units and people of the loop; the people read in ``language``."""
     exhibitor = make_unit(event, category="exhibitor")
     other = make_unit(event, category="exhibitor")
-    return Site(
+    site = Site(
         event=event,
         warehouse=make_unit(event, category="coldchain_warehouse"),
         laboratory=make_unit(event, category="laboratory"),
@@ -55,6 +57,9 @@ def make_site(event) -> Site:
         exhibitor_user=make_member(event, "exhibitor", unit=exhibitor),
         other_exhibitor_user=make_member(event, "exhibitor", unit=other),
     )
+    for user in (site.staff, site.exhibitor_user, site.other_exhibitor_user):
+        core_services.person_update(actor=None, user=user, language=language)
+    return site
 
 
 def make_consignment(event, exhibitor, *, actor=None, **fields) -> Consignment:

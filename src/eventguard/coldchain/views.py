@@ -110,10 +110,10 @@ def consignment_list(request, event):
 
 @event_view
 def consignment_create(request, event):
-    exhibitors = scope(request.user, Unit, event=event, action=CHANGE).filter(
-        category__code="exhibitor"
-    )
-    if not exhibitors.exists():
+    # Exhibitors the user can see: its own unit for an exhibitor, all for the staff. The
+    # service decides whether the consignment may be declared for the one chosen.
+    exhibitors = _units(request.user, event, "exhibitor")
+    if not _may_declare(request.user, event) or not exhibitors.exists():
         raise PermissionDenied
     form = forms.ConsignmentForm(request.POST or None, exhibitors=exhibitors)
     if request.method == "POST" and form.is_valid():
