@@ -227,7 +227,7 @@ def venue_colour_map(*, user: User, event: Event) -> list[dict]:
         .values_list("zone__path", flat=True)
     ):
         open_hazards[path] += 1
-    zones = list(scope(user, Zone, event=event).order_by("path"))
+    zones = list(scope(user, Zone, event=event).order_by("code"))
     halls = []
     for hall in (z for z in zones if z.kind == "hall"):
         children = []

@@ -249,3 +249,12 @@ def test_bulk_record_refuses_a_wrong_checklist_or_unanswered_items(world, checkl
         _complete(patrol, world.post_a, checklists["escalator"])
     with pytest.raises(PermissionDenied):
         services.patrol_bulk_record(actor=world.supervisor, records=[])
+
+
+def test_the_periodic_task_plans_the_open_days_once(world):
+    from eventguard.equipment.tasks import plan_patrols_ahead
+
+    first_day = world.event.opening
+    assert plan_patrols_ahead(days_ahead=1, today=first_day) == 2 * 2 * 2
+    assert plan_patrols_ahead(days_ahead=1, today=first_day) == 0
+    assert plan_patrols_ahead(today=world.event.closing + dt.timedelta(days=5)) == 0
