@@ -26,6 +26,7 @@ from eventguard.core.scenarios import names
 from eventguard.core.scenarios.ciie2021 import SCENARIO
 
 from . import services
+from .epcis import documents
 from .identifiers import gtin_check_digit
 from .models import Box, Consignment, ReadingSubject, TemperatureClass
 from .services import BoxRow, ReadingIn, ResultRow
@@ -305,7 +306,7 @@ def load_loop(ctx: ScenarioContext) -> None:
                             celsius=Decimal(rng.randint(-205, -185)) / 10
                             if compartment == "frozen"
                             else Decimal(rng.randint(15, 35)) / 10,
-                            device_id=f"urn:eventguard:logger:{plate}-{compartment}",
+                            device_id=documents.urn("logger", f"{plate}-{compartment}"),
                         )
                         for compartment in ("frozen", "chilled")
                         for k in range(1 + (arrived - departed).seconds // 900)

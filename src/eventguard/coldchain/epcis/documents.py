@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from ..identifiers import canonical_key
 from . import vocabulary as voc
-from .formats import format_date_time, time_zone_offset
+from .formats import format_date_time, is_uri, time_zone_offset
 from .model import EpcisEventData, parse_event
 
 EXTENSION_CONTEXT = {voc.EXTENSION_PREFIX: voc.EXTENSION_NAMESPACE}
@@ -70,7 +70,7 @@ def temperature_element(readings: Iterable[tuple[dt.datetime, Decimal, str]], ev
             "uom": "CEL",
         }
         if device:
-            report["deviceID"] = device
+            report["deviceID"] = device if is_uri(device) else urn("device", device)
         reports.append(report)
     return {"sensorReport": reports}
 
@@ -155,7 +155,14 @@ def store_events(event, parsed: Sequence[EpcisEventData], *, capture=None, recor
 
 
 def store_own_event(event, body: dict, *, capture=None, record_time=None):
-    """Store one event EventGuard wrote itself (a step of the loop, readings)."""
+    """Store one event EventGuard wrote itself (a step of the loop, readings). It is held to
+    the same EPCIS rules as a captured one: what the interface returns must validate."""
+    from .validation import Checker
+    from .validation import event as check_event
+
+    checker = Checker()
+    if not check_event(checker, body, "$"):
+        raise ValueError(f"an EPCIS event EventGuard wrote is not valid: {checker.problems}")
     return store_events(event, [parse_event("$", body)], capture=capture, record_time=record_time)[
         0
     ]
