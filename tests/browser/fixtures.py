@@ -97,8 +97,11 @@ def chromium_available() -> bool:
 
 
 @pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    """Debian's Chromium, quiet on the network; the ORM usable beside Playwright's loop."""
+def browser_type_launch_args(browser_type_launch_args, live_server):
+    """Debian's Chromium, quiet on the network; the ORM usable beside Playwright's loop.
+
+    Asking for the live server here starts it before the browser, so that it stops after
+    the browser has closed its connections (not under them) when the session ends."""
     require_or_skip(chromium_available(), f"Chromium is not installed at {CHROMIUM}")
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
