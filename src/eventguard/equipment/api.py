@@ -39,6 +39,7 @@ from .schemas import (
     PatrolPlanIn,
     PatrolPlanOut,
     RoundProgressOut,
+    SettingsIO,
     ShiftIn,
     ShiftOut,
     ShiftPage,
@@ -126,6 +127,26 @@ def equipment_import(request, event: EventCode, file: File[UploadedFile], dry_ru
         actor=request.user, event=record, content=file.read(), filename=file.name, dry_run=dry_run
     )
     return _import_response(result)
+
+
+@router.get(
+    "/equipment/settings",
+    response={200: SettingsIO, **ERRORS},
+    summary="Opening hours and patrol windows of an event",
+)
+def settings_get(request, event: EventCode):
+    return services.settings_of(_event(request, event))
+
+
+@router.put(
+    "/equipment/settings",
+    response={200: SettingsIO, **ERRORS},
+    summary="Change the opening hours and patrol windows",
+)
+def settings_put(request, event: EventCode, payload: SettingsIO):
+    return services.equipment_settings_set(
+        actor=request.user, event=_event(request, event), **payload.dict()
+    )
 
 
 @router.get(

@@ -10,5 +10,7 @@ class EquipmentConfig(AppConfig):
     def ready(self):
         from . import figures, scenarios  # noqa: F401  (register figures and scenario steps)
         from .nav import register_entries
+        from .subjects import register_subjects
 
         register_entries()
+        register_subjects()

@@ -2,7 +2,6 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from eventguard.core import subjects
 from eventguard.core.nav import register_menu
 
 
@@ -42,22 +41,3 @@ def register_entries() -> None:
         domain="equipment",
         order=44,
     )
-    subjects.register(
-        "equipment.equipment",
-        verbose_name=_("equipment"),
-        domain="equipment",
-        zone="zone",
-        unit="user_unit",
-        device_kind=lambda e: {
-            "lift": "lift_controller",
-            "escalator": "escalator_controller",
-            "moving_walk": "escalator_controller",
-        }.get(e.kind),
-        url=_equipment_url,
-    )
-
-
-def _equipment_url(equipment) -> str:
-    from django.urls import reverse
-
-    return reverse("equipment:equipment_detail", args=[equipment.event.code, equipment.pk])

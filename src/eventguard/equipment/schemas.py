@@ -310,3 +310,9 @@ class CampaignRecordPage(Schema):
     units_inspected: int
     equipment_sets: int
     items: list[CampaignRecordOut]
+
+
+class SettingsIO(Schema):
+    open_from: dt.time
+    open_until: dt.time
+    patrol_windows: list[list[str]]

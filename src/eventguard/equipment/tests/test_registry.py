@@ -174,3 +174,78 @@ def test_api_lists_and_filters_like_the_page(world):
     assert page.status_code == 200
     assert body["items"][0]["code"] in page.content.decode()
     assert world.lift_a.code not in page.content.decode()
+
+
+def test_an_xlsx_file_imports_like_a_csv(world):
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    from django.utils import translation
+
+    wanted = ["code", "kind", "zone", "user_unit", "next_inspection_due"]
+    with translation.override("zh-hans"):  # the headers of the Chinese export template
+        columns = {c.key: str(c.label) for c in importers.EQUIPMENT_COLUMNS}
+        sheet.append([columns[key] for key in wanted])
+    sheet.append(
+        ["X-1", "自动扶梯", world.zone_a.code, world.unit_a.credit_code, dt.date(2022, 5, 1)]
+    )
+    buffer = io.BytesIO()
+    book.save(buffer)
+    result = importers.import_equipment(
+        actor=world.supervisor,
+        event=world.event,
+        content=buffer.getvalue(),
+        filename="equipment.xlsx",
+        dry_run=False,
+    )
+    assert result.applied, result.errors
+    created = Equipment.objects.get(code="X-1")
+    assert (created.kind, created.next_inspection_due) == ("escalator", dt.date(2022, 5, 1))
+
+
+def test_list_pages_do_not_query_per_row(world, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(world.supervisor)
+    url = reverse("equipment:equipment_list", args=[world.event.code])
+    with CaptureQueriesContext(connection) as few:
+        client.get(url)
+    for _ in range(8):
+        make_equipment(world.event, zone=world.zone_a, user_unit=world.unit_a)
+    with CaptureQueriesContext(connection) as many:
+        client.get(url)
+    assert len(many) == len(few)
+
+
+def test_settings_through_the_api(world):
+    client, headers = api_client_for(world.supervisor)
+    body = client.get(f"/api/equipment/settings?event={world.event.code}", **headers).json()
+    assert body["patrol_windows"] == [["09:00", "12:00"], ["14:00", "17:30"]]
+    response = client.put(
+        f"/api/equipment/settings?event={world.event.code}",
+        {"open_from": "08:30", "open_until": "19:00", "patrol_windows": [["10:00", "09:00"]]},
+        content_type="application/json",
+        **headers,
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "patrol_windows"
+    ok = client.put(
+        f"/api/equipment/settings?event={world.event.code}",
+        {"open_from": "08:30", "open_until": "19:00", "patrol_windows": [["08:30", "11:00"]]},
+        content_type="application/json",
+        **headers,
+    )
+    assert ok.status_code == 200
+    assert services.settings_of(world.event).patrol_windows == [["08:30", "11:00"]]
+    operator, op_headers = api_client_for(world.operator_a)
+    refused = operator.put(
+        f"/api/equipment/settings?event={world.event.code}",
+        {"open_from": "08:30", "open_until": "19:00", "patrol_windows": [["08:30", "11:00"]]},
+        content_type="application/json",
+        **op_headers,
+    )
+    assert refused.status_code == 403

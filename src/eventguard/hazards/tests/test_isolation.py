@@ -140,3 +140,19 @@ def test_post_staff_see_only_their_zones(world):
         for h in client.get(f"/api/hazards?event={world.event.code}", **headers).json()["items"]
     ]
     assert titles == ["A区"]
+
+
+def test_the_hazard_list_does_not_query_per_row(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(world.supervisor)
+    url = reverse("hazards:hazard_list", args=[world.event.code])
+    _hazards(world)
+    with CaptureQueriesContext(connection) as few:
+        client.get(url)
+    for _ in range(6):
+        _hazards(world)
+    with CaptureQueriesContext(connection) as many:
+        client.get(url)
+    assert len(many) == len(few)
