@@ -12,7 +12,7 @@ import zoneinfo
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 
 from eventguard.core.tabular import (
     Column,
@@ -68,18 +68,18 @@ def _parse_time(time_zone: str):
 
 
 MANIFEST_COLUMNS = [
-    Column("code", _l("Traceability code"), required=True),
-    Column("gtin", _l("GTIN"), required=True),
-    Column("serial", _l("Serial no.")),
-    Column("product", _l("Product"), required=True),
+    Column("code", gettext_lazy("Traceability code"), required=True),
+    Column("gtin", gettext_lazy("GTIN"), required=True),
+    Column("serial", gettext_lazy("Serial no.")),
+    Column("product", gettext_lazy("Product"), required=True),
     Column(
         "temperature_class",
-        _l("Temperature class"),
+        gettext_lazy("Temperature class"),
         required=True,
         parse=_choice(_TEMPERATURE_WORDS),
     ),
-    Column("weight_kg", _l("Weight (kg)"), required=True),
-    Column("smallest_package", _l("Smallest package"), required=True),
+    Column("weight_kg", gettext_lazy("Weight (kg)"), required=True),
+    Column("smallest_package", gettext_lazy("Smallest package"), required=True),
 ]
 
 
@@ -156,10 +156,10 @@ def import_manifest(
 
 
 RESULT_COLUMNS = [
-    Column("sample_code", _l("Sample no."), required=True),
-    Column("result", _l("Result"), required=True, parse=_choice(_RESULT_WORDS)),
-    Column("reported_at", _l("Reported at"), required=True),
-    Column("report_no", _l("Test report no.")),
+    Column("sample_code", gettext_lazy("Sample no."), required=True),
+    Column("result", gettext_lazy("Result"), required=True, parse=_choice(_RESULT_WORDS)),
+    Column("reported_at", gettext_lazy("Reported at"), required=True),
+    Column("report_no", gettext_lazy("Test report no.")),
 ]
 
 
@@ -172,7 +172,7 @@ def import_lab_results(
         *RESULT_COLUMNS[:2],
         Column(
             "reported_at",
-            _l("Reported at"),
+            gettext_lazy("Reported at"),
             required=True,
             parse=_parse_time(event.time_zone),
         ),

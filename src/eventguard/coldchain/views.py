@@ -15,6 +15,7 @@ from django.db.models import Count
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from eventguard.core import access
 from eventguard.core.access import CHANGE, scope
@@ -204,21 +205,23 @@ def consignment_detail(request, event, pk):
 # ---------------------------------------------------------------- boxes
 
 BOX_EXPORT_COLUMNS = [
-    Column("code", _("Traceability code")),
-    Column("epc", _("EPC (GS1 Digital Link)")),
-    Column("consignment", _("Consignment no."), export=lambda b: b.consignment.reference),
-    Column("exhibitor", _("Exhibitor"), export=lambda b: b.consignment.exhibitor.name),
-    Column("product", _("Product")),
+    Column("code", gettext_lazy("Traceability code")),
+    Column("epc", gettext_lazy("EPC (GS1 Digital Link)")),
+    Column(
+        "consignment", gettext_lazy("Consignment no."), export=lambda b: b.consignment.reference
+    ),
+    Column("exhibitor", gettext_lazy("Exhibitor"), export=lambda b: b.consignment.exhibitor.name),
+    Column("product", gettext_lazy("Product")),
     Column(
         "temperature_class",
-        _("Temperature class"),
+        gettext_lazy("Temperature class"),
         export=lambda b: str(b.get_temperature_class_display()),
     ),
-    Column("weight_kg", _("Weight (kg)")),
-    Column("state", _("State"), export=lambda b: str(b.get_state_display())),
-    Column("received_at", _("Received at the warehouse")),
-    Column("cleared_at", _("Cleared at")),
-    Column("entered_at", _("Entered the venue at")),
+    Column("weight_kg", gettext_lazy("Weight (kg)")),
+    Column("state", gettext_lazy("State"), export=lambda b: str(b.get_state_display())),
+    Column("received_at", gettext_lazy("Received at the warehouse")),
+    Column("cleared_at", gettext_lazy("Cleared at")),
+    Column("entered_at", gettext_lazy("Entered the venue at")),
 ]
 
 

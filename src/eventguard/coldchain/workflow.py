@@ -21,7 +21,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 
 from eventguard.core import access
 from eventguard.core.access import CHANGE, require
@@ -59,12 +59,14 @@ class Transition:
 TRANSITIONS: dict[str, Transition] = {
     t.name: t
     for t in (
-        Transition("declare", (), S.DECLARED, _l("Declared"), "commissioning", "active", "ADD"),
+        Transition(
+            "declare", (), S.DECLARED, gettext_lazy("Declared"), "commissioning", "active", "ADD"
+        ),
         Transition(
             "port_release",
             (S.DECLARED,),
             S.PORT_RELEASED,
-            _l("Released by port inspection and quarantine"),
+            gettext_lazy("Released by port inspection and quarantine"),
             "inspecting",
             "conformant",
         ),
@@ -72,7 +74,7 @@ TRANSITIONS: dict[str, Transition] = {
             "receive",
             (S.PORT_RELEASED,),
             S.IN_WAREHOUSE,
-            _l("Received at the central warehouse"),
+            gettext_lazy("Received at the central warehouse"),
             "receiving",
             "in_progress",
         ),
@@ -80,7 +82,7 @@ TRANSITIONS: dict[str, Transition] = {
             "disinfect",
             (S.IN_WAREHOUSE,),
             S.DISINFECTED,
-            _l("Disinfected (outer carton and smallest package)"),
+            gettext_lazy("Disinfected (outer carton and smallest package)"),
             voc.BIZ_STEP_DISINFECTING,
             "in_progress",
         ),
@@ -88,7 +90,7 @@ TRANSITIONS: dict[str, Transition] = {
             "sample",
             (S.DISINFECTED,),
             S.SAMPLED,
-            _l("NAT samples taken (outer carton and smallest package)"),
+            gettext_lazy("NAT samples taken (outer carton and smallest package)"),
             "sampling",
             "in_progress",
         ),
@@ -96,7 +98,7 @@ TRANSITIONS: dict[str, Transition] = {
             "clear",
             (S.SAMPLED,),
             S.CLEARED,
-            _l("Cleared: both NAT results negative"),
+            gettext_lazy("Cleared: both NAT results negative"),
             "sampling",
             "conformant",
         ),
@@ -104,7 +106,7 @@ TRANSITIONS: dict[str, Transition] = {
             "quarantine",
             (S.SAMPLED,),
             S.QUARANTINED,
-            _l("Quarantined: NAT result positive"),
+            gettext_lazy("Quarantined: NAT result positive"),
             "holding",
             "non_conformant",
         ),
@@ -112,7 +114,7 @@ TRANSITIONS: dict[str, Transition] = {
             "release",
             (S.CLEARED,),
             S.RELEASED,
-            _l("Released from the warehouse"),
+            gettext_lazy("Released from the warehouse"),
             "staging_outbound",
             "in_progress",
         ),
@@ -120,7 +122,7 @@ TRANSITIONS: dict[str, Transition] = {
             "depart",
             (S.RELEASED,),
             S.IN_TRANSIT,
-            _l("Departed for the venue"),
+            gettext_lazy("Departed for the venue"),
             "shipping",
             "in_transit",
         ),
@@ -128,7 +130,7 @@ TRANSITIONS: dict[str, Transition] = {
             "enter",
             (S.IN_TRANSIT,),
             S.ENTERED_VENUE,
-            _l("Entered the venue"),
+            gettext_lazy("Entered the venue"),
             "arriving",
             "in_progress",
         ),
@@ -136,7 +138,7 @@ TRANSITIONS: dict[str, Transition] = {
             "dispose",
             (S.QUARANTINED,),
             S.DISPOSED,
-            _l("Disposed"),
+            gettext_lazy("Disposed"),
             "destroying",
             "destroyed",
         ),
@@ -163,20 +165,20 @@ FORWARD = {
 
 _SURFACE_MISSING = {
     "disinfection": {
-        Surface.OUTER_CARTON: _l("outer-carton disinfection missing"),
-        Surface.SMALLEST_PACKAGE: _l("smallest-package disinfection missing"),
+        Surface.OUTER_CARTON: gettext_lazy("outer-carton disinfection missing"),
+        Surface.SMALLEST_PACKAGE: gettext_lazy("smallest-package disinfection missing"),
     },
     "sample": {
-        Surface.OUTER_CARTON: _l("outer-carton NAT sample missing"),
-        Surface.SMALLEST_PACKAGE: _l("smallest-package NAT sample missing"),
+        Surface.OUTER_CARTON: gettext_lazy("outer-carton NAT sample missing"),
+        Surface.SMALLEST_PACKAGE: gettext_lazy("smallest-package NAT sample missing"),
     },
     "result": {
-        Surface.OUTER_CARTON: _l("outer-carton NAT result missing"),
-        Surface.SMALLEST_PACKAGE: _l("smallest-package NAT result missing"),
+        Surface.OUTER_CARTON: gettext_lazy("outer-carton NAT result missing"),
+        Surface.SMALLEST_PACKAGE: gettext_lazy("smallest-package NAT result missing"),
     },
     "positive": {
-        Surface.OUTER_CARTON: _l("outer-carton NAT result is positive"),
-        Surface.SMALLEST_PACKAGE: _l("smallest-package NAT result is positive"),
+        Surface.OUTER_CARTON: gettext_lazy("outer-carton NAT result is positive"),
+        Surface.SMALLEST_PACKAGE: gettext_lazy("smallest-package NAT result is positive"),
     },
 }
 
