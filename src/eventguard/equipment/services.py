@@ -648,7 +648,11 @@ def post_shifts_bulk_attendance(
                     event_code=shift.event.code,
                 )
             )
-        PostShift.objects.bulk_update(rows, ["signed_on_at", "signed_off_at"], batch_size=500)
+        # One short UPDATE a row is quicker than bulk_update's CASE over thousands of rows.
+        for shift in rows:
+            PostShift.objects.filter(pk=shift.pk).update(
+                signed_on_at=shift.signed_on_at, signed_off_at=shift.signed_off_at
+            )
         audit_many(actor=actor, changes=changes)
     return len(rows)
 
