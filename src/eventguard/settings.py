@@ -161,7 +161,10 @@ TIME_ZONE = os.environ.get("EVENTGUARD_TIME_ZONE", "Asia/Shanghai")
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = HOME / "static"
+STATIC_ROOT = Path(os.environ.get("EVENTGUARD_STATIC_ROOT", HOME / "static"))
+# `eventguard collectstatic` fills it for production; until then the app serves the
+# files straight from the packages (WhiteNoise with finders), and the folder must exist.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_URL = "/media/"

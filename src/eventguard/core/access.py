@@ -303,6 +303,11 @@ def roles_in(user: User | None, event: Event) -> set[str]:
     return {entry[0].role for entry in _grants(user, event)}
 
 
+def is_event_admin(user: User | None, event: Event) -> bool:
+    """Administrators of an event manage the event itself, its people and their roles."""
+    return is_superuser(user) or "admin" in roles_in(user, event)
+
+
 def events_for(user: User | None):
     from .models import Event
 

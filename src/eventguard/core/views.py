@@ -315,14 +315,14 @@ def event_home(request, event):
             "categories": categories,
             "figures": figure_cards(event),
             "figures_partial": not sees_whole_event(request.user, event),
-            "may_edit": access.allows(request.user, CHANGE, event),
+            "may_edit": access.is_event_admin(request.user, event),
         },
     )
 
 
 @event_view
 def event_edit(request, event):
-    if not access.allows(request.user, CHANGE, event):
+    if not access.is_event_admin(request.user, event):
         raise PermissionDenied(_("You may not change this event."))
     fields = list(EventForm.base_fields)
     form = EventForm(request.POST or None, initial={f: getattr(event, f) for f in fields})

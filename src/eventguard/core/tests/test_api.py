@@ -116,7 +116,7 @@ def test_a_deactivated_persons_token_stops_working(event):
 
 
 def test_the_web_session_works_and_writes_need_the_csrf_token(event):
-    user = member(event, "supervisor")
+    user = member(event, "admin")
     client = Client(enforce_csrf_checks=True)
     client.force_login(user)
     assert client.get("/api/me").json()["username"] == user.username

@@ -132,11 +132,10 @@ ENDPOINTS = {
         lambda c, h, w: c.get("/api/events/matrix", **h),
         [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 404, 401],
     ),
-    # Event fields are registry records not bound to a zone: a supervisor narrowed to zones
-    # or to a field domain keeps the registry part of the role (core.access).
+    # The event itself (names, time zone, phases) is for its administrators only.
     "PATCH event": (
         lambda c, h, w: _json(c, "patch", "/api/events/matrix", h, {"name_en": "Renamed"}),
-        [403, 200, 200, 200, 403, 403, 403, 403, 403, 200, 404, 401],
+        [403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 404, 401],
     ),
     "GET unit-categories": (
         lambda c, h, w: c.get("/api/unit-categories", **h),

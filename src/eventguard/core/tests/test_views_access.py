@@ -71,7 +71,7 @@ SEES_ZONE_B = _all_but("zone_supervisor", "unit_operator", "exhibitor")
 CHANGES_ZONE_A = frozenset({"supervisor", "zone_supervisor", "domain_supervisor", "admin"})
 CREATES_ZONES = CHANGES_ZONE_A
 CREATES_UNITS = frozenset({"supervisor", "zone_supervisor", "domain_supervisor", "admin"})
-CHANGES_EVENT = frozenset({"supervisor", "zone_supervisor", "domain_supervisor", "admin"})
+CHANGES_EVENT = frozenset({"admin"})
 ADMINS = frozenset({"admin"})
 AUDIT_READERS = frozenset({"auditor", "admin"})
 # Role assignments are visible to every role, except that own-unit roles see their unit's only.
