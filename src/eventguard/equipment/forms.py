@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from eventguard.hazards.models import HazardGrade
 
-from .models import Answer, ChecklistTemplate, GuaranteeResult
+from .models import Answer, ChecklistTemplate, EquipmentKind, GuaranteeResult, TrafficLevel
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -157,3 +157,48 @@ class SettingsForm(forms.Form):
                 raise forms.ValidationError(_("Write each window as 09:00-12:00."))
             windows.append(parts)
         return windows
+
+
+class EquipmentForm(forms.Form):
+    code = forms.CharField(label=_("Equipment code"), max_length=40)
+    registration_no = forms.CharField(
+        label=_("Registration certificate no."), max_length=60, required=False
+    )
+    kind = forms.ChoiceField(label=_("Kind"), choices=EquipmentKind.choices)
+    model_name = forms.CharField(label=_("Make and model"), max_length=120, required=False)
+    zone = forms.ModelChoiceField(label=_("Zone"), queryset=None, required=False)
+    floor = forms.CharField(label=_("Floor"), max_length=10, required=False)
+    position = forms.CharField(label=_("Position"), max_length=200, required=False)
+    plan_x = forms.DecimalField(
+        label=_("Plan x (%)"), required=False, min_value=0, max_value=100, decimal_places=2
+    )
+    plan_y = forms.DecimalField(
+        label=_("Plan y (%)"), required=False, min_value=0, max_value=100, decimal_places=2
+    )
+    user_unit = forms.ModelChoiceField(label=_("User unit"), queryset=None)
+    maintenance_unit = forms.ModelChoiceField(
+        label=_("Maintenance unit"), queryset=None, required=False
+    )
+    last_inspection_on = forms.DateField(
+        label=_("Last periodic inspection"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    next_inspection_due = forms.DateField(
+        label=_("Next inspection due"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    is_core_area = forms.BooleanField(label=_("Core area"), required=False)
+    traffic_level = forms.ChoiceField(label=_("Traffic level"), choices=TrafficLevel.choices)
+    is_active = forms.BooleanField(label=_("In service"), required=False, initial=True)
+
+    def __init__(self, *args, zones, units, editing=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["zone"].queryset = zones
+        self.fields["user_unit"].queryset = units
+        self.fields["maintenance_unit"].queryset = units.filter(category__code="maintenance_unit")
+        if editing:
+            self.fields["code"].disabled = True
+        else:
+            del self.fields["is_active"]

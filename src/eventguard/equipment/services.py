@@ -31,6 +31,7 @@ from .models import (
     CampaignRecord,
     ChecklistTemplate,
     Equipment,
+    EquipmentKind,
     EquipmentSettings,
     GuaranteeRound,
     GuaranteeTest,
@@ -687,9 +688,7 @@ def checklist_publish(
             clean_items.append({"code": item_code, "text_zh": text_zh, "text_en": text_en})
         if not clean_items:
             raise ValidationError({"items": _("A checklist needs at least one item.")})
-        valid_kinds = {k.value for k in POSTED_KINDS} | {
-            k for k, _label in Equipment._meta.get_field("kind").choices
-        }
+        valid_kinds = set(EquipmentKind.values)
         bad = [k for k in kinds if k not in valid_kinds]
         if bad or not kinds:
             raise ValidationError({"kinds": _("Choose the kinds of equipment it applies to.")})

@@ -8,9 +8,11 @@ E = "e/<slug:event_code>/equipment/"
 
 urlpatterns = [
     path(E, views.equipment_list, name="equipment_list"),
+    path(f"{E}new/", views.equipment_create, name="equipment_create"),
     path(f"{E}import/", views.equipment_import, name="equipment_import"),
     path(f"{E}settings/", views.equipment_settings, name="settings"),
     path(f"{E}<int:pk>/", views.equipment_detail, name="equipment_detail"),
+    path(f"{E}<int:pk>/edit/", views.equipment_edit, name="equipment_edit"),
     path(f"{E}<int:pk>/label.svg", views.equipment_label, name="equipment_label"),
     path(f"{E}<int:pk>/patrol/", views.patrol_start, name="patrol_start"),
     path(f"{E}key-units/", views.key_unit_list, name="key_unit_list"),

@@ -26,7 +26,13 @@ from eventguard.core.web import add_service_errors, event_view
 from eventguard.hazards import selectors as hazard_selectors
 
 from . import importers, selectors, services
-from .forms import GuaranteeTestForm, PatrolPlanForm, PatrolWalkForm, SettingsForm
+from .forms import (
+    EquipmentForm,
+    GuaranteeTestForm,
+    PatrolPlanForm,
+    PatrolWalkForm,
+    SettingsForm,
+)
 from .models import (
     POSTED_KINDS,
     Equipment,
@@ -170,6 +176,95 @@ def equipment_detail(request, event, pk):
             ),
             "may_patrol": access.allows(request.user, CHANGE, equipment)
             and equipment.kind in POSTED_KINDS,
+            "may_edit": access.allows(request.user, CHANGE, equipment),
+        },
+    )
+
+
+EQUIPMENT_FORM_FIELDS = (
+    "registration_no",
+    "kind",
+    "model_name",
+    "zone",
+    "floor",
+    "position",
+    "plan_x",
+    "plan_y",
+    "user_unit",
+    "maintenance_unit",
+    "last_inspection_on",
+    "next_inspection_due",
+    "is_core_area",
+    "traffic_level",
+    "is_active",
+)
+
+
+def _equipment_form(request, event, *, initial=None, editing=False):
+    return EquipmentForm(
+        request.POST or None,
+        initial=initial,
+        editing=editing,
+        zones=_zone_choices(request.user, event),
+        units=scope(request.user, Unit, event=event, action=CHANGE).select_related("category"),
+    )
+
+
+@event_view
+def equipment_create(request, event):
+    if not may_manage(request.user, event):
+        raise PermissionDenied(_("You may not register equipment."))
+    form = _equipment_form(request, event, initial={"traffic_level": "medium"})
+    if request.method == "POST" and form.is_valid():
+        try:
+            equipment = services.equipment_create(
+                actor=request.user, event=event, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(
+                request, _("Equipment %(code)s registered.") % {"code": equipment.code}
+            )
+            return redirect("equipment:equipment_detail", event.code, equipment.pk)
+    return render(
+        request,
+        "core/form.html",
+        {
+            "event": event,
+            "form": form,
+            "title": _("Register equipment"),
+            "submit_label": _("Save"),
+            "cancel_url": reverse("equipment:equipment_list", args=[event.code]),
+        },
+    )
+
+
+@event_view
+def equipment_edit(request, event, pk):
+    equipment = get_scoped_or_404(request.user, Equipment, event=event, pk=pk)
+    if not access.allows(request.user, CHANGE, equipment):
+        raise PermissionDenied(_("You may not change this equipment."))
+    initial = {name: getattr(equipment, name) for name in ("code", *EQUIPMENT_FORM_FIELDS)}
+    form = _equipment_form(request, event, initial=initial, editing=True)
+    if request.method == "POST" and form.is_valid():
+        changes = {name: form.cleaned_data[name] for name in EQUIPMENT_FORM_FIELDS}
+        try:
+            services.equipment_update(actor=request.user, equipment=equipment, **changes)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Equipment %(code)s saved.") % {"code": equipment.code})
+            return redirect("equipment:equipment_detail", event.code, equipment.pk)
+    return render(
+        request,
+        "core/form.html",
+        {
+            "event": event,
+            "form": form,
+            "title": _("Change equipment %(code)s") % {"code": equipment.code},
+            "submit_label": _("Save"),
+            "cancel_url": reverse("equipment:equipment_detail", args=[event.code, equipment.pk]),
         },
     )
 

@@ -249,3 +249,54 @@ def test_settings_through_the_api(world):
         **op_headers,
     )
     assert refused.status_code == 403
+
+
+def test_register_and_change_equipment_through_the_pages(world):
+    client = client_for(world.supervisor)
+    url = reverse("equipment:equipment_create", args=[world.event.code])
+    assert client.get(url).status_code == 200
+    response = client.post(
+        url,
+        {
+            "code": "NEW-1",
+            "kind": "escalator",
+            "zone": world.zone_a.pk,
+            "user_unit": world.unit_a.pk,
+            "traffic_level": "high",
+            "last_inspection_on": "2021-06-01",
+            "next_inspection_due": "2021-05-01",
+        },
+    )
+    assert response.status_code == 200  # refused: due before the last inspection
+    assert "cannot be due before" in response.content.decode()
+    assert not Equipment.objects.filter(code="NEW-1").exists()
+    response = client.post(
+        url,
+        {
+            "code": "NEW-1",
+            "kind": "escalator",
+            "zone": world.zone_a.pk,
+            "user_unit": world.unit_a.pk,
+            "traffic_level": "high",
+        },
+    )
+    created = Equipment.objects.get(code="NEW-1")
+    assert response.url == reverse(
+        "equipment:equipment_detail", args=[world.event.code, created.pk]
+    )
+    edit = reverse("equipment:equipment_edit", args=[world.event.code, created.pk])
+    client.post(
+        edit,
+        {
+            "code": "IGNORED",
+            "kind": "escalator",
+            "zone": world.zone_a.pk,
+            "user_unit": world.unit_a.pk,
+            "traffic_level": "low",
+            "is_active": "on",
+            "floor": "2F",
+        },
+    )
+    created.refresh_from_db()
+    assert (created.code, created.traffic_level, created.floor) == ("NEW-1", "low", "2F")
+    assert client_for(world.operator_b).get(edit).status_code == 404
