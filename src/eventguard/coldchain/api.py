@@ -13,7 +13,7 @@ from typing import Annotated
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from ninja import File, Query, Router
+from ninja import File, Query, Router, Status
 from ninja.files import UploadedFile
 
 from eventguard.core import selectors as core_selectors
@@ -111,8 +111,8 @@ def _transport_out(trip, box_count: int) -> dict:
 def _import_response(result):
     body = result.as_dict()
     if result.ok:
-        return 200, body
-    return 400, {"detail": _("The file was refused: nothing was imported."), **body}
+        return Status(200, body)
+    return Status(400, {"detail": _("The file was refused: nothing was imported."), **body})
 
 
 # ---------------------------------------------------------------- consignments
@@ -144,7 +144,7 @@ def consignment_create(request, payload: ConsignmentIn):
     consignment = services.consignment_create(
         actor=request.user, event=event, exhibitor=exhibitor, **fields
     )
-    return 201, consignment
+    return Status(201, consignment)
 
 
 @router.get(
@@ -274,13 +274,16 @@ def batch_receive(request, payload: BatchIn):
         boxes=boxes,
         readings=readings,
     )
-    return 201, {
-        "id": batch.pk,
-        "number": batch.number,
-        "warehouse": batch.warehouse,
-        "received_at": batch.received_at,
-        "box_count": len(boxes),
-    }
+    return Status(
+        201,
+        {
+            "id": batch.pk,
+            "number": batch.number,
+            "warehouse": batch.warehouse,
+            "received_at": batch.received_at,
+            "box_count": len(boxes),
+        },
+    )
 
 
 @router.post(
@@ -393,7 +396,7 @@ def transport_depart(request, payload: TransportIn):
         boxes=boxes,
         carrier=_unit(request, event, payload.carrier, "carrier"),
     )
-    return 201, _transport_out(trip, len(boxes))
+    return Status(201, _transport_out(trip, len(boxes)))
 
 
 @router.post(
@@ -468,7 +471,7 @@ def temperature_record(request, payload: ReadingsIn):
             )
         )
     rows = services.temperature_record_bulk(actor=request.user, event=event, readings=records)
-    return 201, rows
+    return Status(201, rows)
 
 
 # ---------------------------------------------------------------- deadline and exhibitors
