@@ -164,7 +164,7 @@ def coverage(request, event: EventCode):
         "open_hours": len(result.hours),
         "posted": visible.count(),
         "covered": visible.filter(pk__in=result.covered_ids).count(),
-        "gaps": selectors.coverage_gaps(user=request.user, event=record),
+        "gaps": selectors.coverage_gaps(user=request.user, event=record, coverage=result),
     }
 
 

@@ -176,9 +176,9 @@ def post_coverage(event: Event, equipment_ids: list[int] | None = None) -> Cover
     return coverage
 
 
-def coverage_gaps(*, user: User, event: Event) -> list[dict]:
+def coverage_gaps(*, user: User, event: Event, coverage: Coverage | None = None) -> list[dict]:
     """Every lift and escalator the user may see with an open hour without a person."""
-    coverage = post_coverage(event)
+    coverage = coverage or post_coverage(event)
     visible = scope(user, Equipment, event=event).filter(pk__in=list(coverage.gaps))
     rows = []
     for equipment in visible.select_related("zone").order_by("code"):

@@ -442,8 +442,8 @@ def key_unit_detail(request, event, unit_id):
 
 @event_view
 def post_coverage(request, event):
-    gaps = selectors.coverage_gaps(user=request.user, event=event)
     coverage = selectors.post_coverage(event)
+    gaps = selectors.coverage_gaps(user=request.user, event=event, coverage=coverage)
     visible = scope(request.user, Equipment, event=event).filter(
         kind__in=POSTED_KINDS, is_active=True
     )
