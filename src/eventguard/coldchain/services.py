@@ -1022,17 +1022,16 @@ def gate_enter(
     deadline = coldchain_settings_of(event).entry_deadline
     late = deadline is not None and at > deadline
     readings = {box.pk: celsius} if celsius is not None else None
-    with transaction.atomic():
-        workflow.apply(
-            actor=actor,
-            boxes=[box],
-            transition="enter",
-            at=at,
-            readings=readings,
-            device_id=device_id,
-            epcis_event=epcis_event,
-            note=_("after the entry deadline") if late else "",
-        )
+    workflow.apply(
+        actor=actor,
+        boxes=[box],
+        transition="enter",
+        at=at,
+        readings=readings,
+        device_id=device_id,
+        epcis_event=epcis_event,
+        note=_("after the entry deadline") if late else "",
+    )
     reasons = (
         [workflow.refusal(box, _("entered after the cold-chain entry deadline"))] if late else []
     )
