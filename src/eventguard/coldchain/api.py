@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from django.core.exceptions import ValidationError
+from django.db.models import Count
 from django.utils.translation import gettext as _
 from ninja import File, Query, Router, Status
 from ninja.files import UploadedFile
@@ -155,7 +156,9 @@ def consignment_create(request, payload: ConsignmentIn):
 def consignment_detail(request, consignment_id: int):
     return get_scoped_or_404(
         request.user,
-        Consignment.objects.select_related("exhibitor__category"),
+        Consignment.objects.select_related("exhibitor__category").annotate(
+            box_count=Count("boxes")
+        ),
         pk=consignment_id,
     )
 

@@ -21,10 +21,11 @@ def register_entries() -> None:
         domain="coldchain",
         order=51,
     )
+    # The venue gate is the staff's (an exhibitor would be refused): the overview links it.
     register_menu(
-        "coldchain.gate",
-        label=_("Venue gate"),
-        url_name="coldchain:gate",
+        "coldchain.consignments",
+        label=_("Consignments"),
+        url_name="coldchain:consignment_list",
         domain="coldchain",
         order=52,
     )

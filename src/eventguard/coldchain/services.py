@@ -1509,7 +1509,7 @@ def epcis_capture(
         capture = EpcisCapture(
             event=event, actor=actor, media_type=media_type[:40], event_count=len(parsed)
         )
-        capture.save()
+        save_validated(capture)
         rows = documents.store_events(event, parsed, capture=capture)
         applied = 0
         ordered = sorted(zip(parsed, rows, strict=True), key=lambda pair: pair[0].event_time)
