@@ -372,6 +372,7 @@ def alarms_apply(
                         alarm, "clear", actor=None, at=max(item.at, alarm.first_at), automatic=True
                     )
                     entry.details = {"automatic": True, **item.details}
+                    alarm.cleared_by_details = item.details  # what ended it, for the notice
                     open_alarms.pop(key)
                     result.cleared.append(alarm)
                 else:
@@ -386,9 +387,19 @@ def alarms_apply(
                     )
                 entries.append(entry)
                 _touch(touched, alarm, set(fields), before)
+        # Updates first (a clear frees its (rule, subject) for an alarm raised after it),
+        # then the new alarms, each saved as it stands at the end of the batch.
+        for alarm, fields, before in touched.values():
+            if alarm.pk is None:
+                continue
+            save_validated(alarm, update_fields=sorted(fields))
+            action = "alarm.clear" if alarm.state == AlarmState.CLEARED else "alarm.repeat"
+            changes.append(Change(action=action, obj=alarm, before=before, after=snapshot(alarm)))
         for alarm in result.raised:
             save_validated(alarm)
             changes.append(Change(action="alarm.raise", obj=alarm, after=snapshot(alarm)))
+            if alarm.state == AlarmState.CLEARED:
+                changes.append(Change(action="alarm.clear", obj=alarm, after=snapshot(alarm)))
             entries.insert(
                 0,
                 AlarmEntry(
@@ -399,12 +410,6 @@ def alarms_apply(
                     details=alarm.details,
                 ),
             )
-        for alarm, fields, before in touched.values():
-            if alarm.pk is None:
-                continue
-            save_validated(alarm, update_fields=sorted(fields))
-            action = "alarm.clear" if alarm.state == AlarmState.CLEARED else "alarm.repeat"
-            changes.append(Change(action=action, obj=alarm, before=before, after=snapshot(alarm)))
         for entry in entries:
             entry.alarm_id = entry.alarm.pk
         AlarmEntry.objects.bulk_create(entries)
@@ -412,8 +417,12 @@ def alarms_apply(
         for alarm in result.raised:
             _alarm_event(alarm, "alerts.alarm.raised", rule=alarm.rule.code, details=alarm.details)
         for alarm in result.cleared:
-            if alarm.pk is not None:
-                _alarm_event(alarm, "alerts.alarm.cleared", automatic=True, details=alarm.details)
+            _alarm_event(
+                alarm,
+                "alerts.alarm.cleared",
+                automatic=True,
+                details=getattr(alarm, "cleared_by_details", alarm.details),
+            )
     return result
 
 

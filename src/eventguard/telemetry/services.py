@@ -475,7 +475,7 @@ def _evaluate_and_update(devices: dict, per_device: dict, now: dt.datetime) -> A
             domain=device["domain"],
             name=device["subject_name"],
         )
-        _changed, began, ended = book.evaluate(
+        changed, began, ended = book.evaluate(
             event_id=device["event_id"],
             device_code=device["code"],
             device_kind=device["kind"],
@@ -495,7 +495,7 @@ def _evaluate_and_update(devices: dict, per_device: dict, now: dt.datetime) -> A
                 newest.seq if newer else None,
                 newest_text if newer else None,
                 newest.ts if newer else None,
-                json.dumps(state, separators=(",", ":")),
+                json.dumps(state, separators=(",", ":")) if changed else None,
             )
         )
     bulk.update_devices(updates)
