@@ -447,6 +447,10 @@ class Patrol(models.Model):
         indexes = [
             models.Index(fields=["event", "status", "window_end"]),
             models.Index(fields=["event", "day"]),
+            # Covers the patrols-per-day figure: completed patrols by equipment and day.
+            models.Index(
+                fields=["event", "status", "day", "equipment"], name="equipment_patrol_daily_idx"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -15,6 +15,7 @@ from ninja import FilterLookup, FilterSchema
 from eventguard.core.access import scope
 from eventguard.core.models import Event, Unit, User, Zone
 
+from . import services
 from .models import (
     POSTED_KINDS,
     Campaign,
@@ -132,47 +133,73 @@ def _open_hours(event: Event) -> tuple[list[dt.date], list[tuple[dt.datetime, dt
     return days, hours
 
 
+def _missing_hours(
+    intervals: list[tuple[dt.datetime, dt.datetime]],
+    hours: list[tuple[dt.datetime, dt.datetime]],
+) -> list[dt.datetime]:
+    """The hours not wholly inside the union of ``intervals``."""
+    merged: list[list[dt.datetime]] = []
+    for start, end in sorted(intervals):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    missing = []
+    index = 0
+    for hour_start, hour_end in hours:
+        # Merged intervals are disjoint and sorted: only the first one that has not ended
+        # by the start of the hour can contain the hour.
+        while index < len(merged) and merged[index][1] <= hour_start:
+            index += 1
+        if not (
+            index < len(merged) and merged[index][0] <= hour_start and merged[index][1] >= hour_end
+        ):
+            missing.append(hour_start)
+    return missing
+
+
 def post_coverage(event: Event, equipment_ids: list[int] | None = None) -> Coverage:
+    """The open hours form each day's open period, so an equipment is staffed in every open
+    hour when each day's period lies inside the union of its shifts. One shift over the
+    whole period is the usual case and is found by the database, a day at a time; only the
+    other (equipment, day) pairs are merged here, hour by hour."""
     days, hours = _open_hours(event)
     coverage = Coverage(days=days, hours=hours)
     posted = Equipment.objects.filter(event=event, kind__in=POSTED_KINDS, is_active=True)
     if equipment_ids is not None:
         posted = posted.filter(pk__in=equipment_ids)
-    ids = list(posted.values_list("pk", flat=True))
-    intervals = defaultdict(list)
-    if hours:
-        shifts = PostShift.objects.filter(
-            event=event,
-            equipment_id__in=ids if equipment_ids is not None else posted.values("pk"),
-            starts_at__lt=hours[-1][1],
-            ends_at__gt=hours[0][0],
-        ).values_list("equipment_id", "starts_at", "ends_at")
-        for equipment_id, starts_at, ends_at in shifts:
+    ids = set(posted.values_list("pk", flat=True))
+    if not hours:
+        coverage.covered_ids = ids
+        return coverage
+    hours_by_day = defaultdict(list)
+    for hour in hours:
+        hours_by_day[timezone.localtime(hour[0], services.event_tz(event)).date()].append(hour)
+    shifts = PostShift.objects.filter(event=event)
+    if equipment_ids is not None:
+        shifts = shifts.filter(equipment_id__in=ids)
+    missing = defaultdict(list)
+    for _day, day_hours in sorted(hours_by_day.items()):
+        period_start, period_end = day_hours[0][0], day_hours[-1][1]
+        whole = set(
+            shifts.filter(starts_at__lte=period_start, ends_at__gte=period_end).values_list(
+                "equipment_id", flat=True
+            )
+        )
+        rest = ids - whole
+        if not rest:
+            continue
+        intervals = defaultdict(list)
+        for equipment_id, starts_at, ends_at in shifts.filter(
+            equipment_id__in=rest, starts_at__lt=period_end, ends_at__gt=period_start
+        ).values_list("equipment_id", "starts_at", "ends_at"):
             intervals[equipment_id].append((starts_at, ends_at))
-    for equipment_id in ids:
-        merged = []
-        for start, end in sorted(intervals.get(equipment_id, [])):
-            if merged and start <= merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], end)
-            else:
-                merged.append([start, end])
-        missing = []
-        index = 0
-        for hour_start, hour_end in hours:
-            # Merged intervals are disjoint and sorted: only the first one that has not
-            # ended by the start of the hour can contain the hour.
-            while index < len(merged) and merged[index][1] <= hour_start:
-                index += 1
-            if not (
-                index < len(merged)
-                and merged[index][0] <= hour_start
-                and merged[index][1] >= hour_end
-            ):
-                missing.append(hour_start)
-        if missing:
-            coverage.gaps[equipment_id] = missing
-        else:
-            coverage.covered_ids.add(equipment_id)
+        for equipment_id in rest:
+            gaps = _missing_hours(intervals.get(equipment_id, []), day_hours)
+            if gaps:
+                missing[equipment_id].extend(gaps)
+    coverage.gaps = dict(missing)
+    coverage.covered_ids = ids - set(missing)
     return coverage
 
 
@@ -296,22 +323,21 @@ def min_patrols_per_posted_day(event: Event) -> int:
     days = event_days(event)
     if not posted or not days:
         return 0
-    counts = (
+    counts = list(
         Patrol.objects.filter(
             event=event,
             status=PatrolStatus.COMPLETED,
-            equipment__kind__in=POSTED_KINDS,
-            equipment__is_active=True,
             day__gte=days[0],
             day__lte=days[-1],
+            equipment_id__in=posted,
         )
         .values("equipment_id", "day")
         .annotate(n=Count("pk"))
+        .values_list("n", flat=True)
     )
-    by_pair = {(row["equipment_id"], row["day"]): row["n"] for row in counts}
-    if len(by_pair) < len(posted) * len(days):
-        return 0
-    return min(by_pair.values())
+    if len(counts) < len(posted) * len(days):
+        return 0  # some lift or escalator went a day without a completed patrol
+    return min(counts)
 
 
 def checklists(*, user: User, event: Event):
