@@ -208,8 +208,17 @@ def hazard_detail(request, event, pk):
             "timeline": selectors.hazard_timeline(user=request.user, hazard=hazard),
             "action_forms": forms,
             "overdue": hazard.is_overdue(),
+            "source_url": _source_url(event, hazard),
         },
     )
+
+
+def _source_url(event, hazard) -> str:
+    """The page of the patrol a hidden danger was found on, if any."""
+    kind, _sep, pk = hazard.source_ref.partition(":")
+    if kind == "patrol" and pk.isdigit():
+        return reverse("equipment:patrol_detail", args=[event.code, int(pk)])
+    return ""
 
 
 @event_view
