@@ -138,13 +138,12 @@ class RuleBook:
         subject: SubjectRef,
         observations: list[Observation],
         state: dict,
-    ) -> tuple[bool, list[Occurrence], list[Ending]]:
+    ) -> tuple[bool, list[Occurrence | Ending]]:
         """Run the device's rules over its new readings (in sequence order).
 
         ``state`` is updated in place; returns whether it changed, and what began and
-        ended."""
-        occurrences: list[Occurrence] = []
-        endings: list[Ending] = []
+        ended, in the order it happened."""
+        found: list[Occurrence | Ending] = []
         changed = False
         for obs in observations:
             rules = self.rules_for(event_id, obs.kind, device_kind, subject.type)
@@ -159,7 +158,7 @@ class RuleBook:
                         data.get("detection") in rule.detections
                         and data.get("confidence", 0) >= rule.min_confidence
                     ):
-                        occurrences.append(
+                        found.append(
                             Occurrence(
                                 rule.id,
                                 subject,
@@ -239,12 +238,12 @@ class RuleBook:
                     st = state.setdefault(rule.key, {})
                     st["on"] = True
                     changed = True
-                    occurrences.append(Occurrence(rule.id, subject, obs.ts, details))
+                    found.append(Occurrence(rule.id, subject, obs.ts, details))
                 elif on and not hit:
                     st["on"] = False
                     changed = True
-                    endings.append(Ending(rule.id, subject, obs.ts, details))
-        return changed, occurrences, endings
+                    found.append(Ending(rule.id, subject, obs.ts, details))
+        return changed, found
 
 
 class _Cache:

@@ -57,6 +57,9 @@ def _check_domain(domain: str) -> None:
 
 
 def _after_rules_change() -> None:
+    # This process sees the change at once; other processes within the rule book's check
+    # interval (alerts/engine.py).
+    engine.forget_rulebook()
     transaction.on_commit(engine.forget_rulebook)
 
 
@@ -298,6 +301,7 @@ class ApplyResult:
 def alarms_apply(
     *,
     actor: User | None = None,
+    changes: Sequence[Occurrence | Ending] = (),
     occurrences: Sequence[Occurrence] = (),
     endings: Sequence[Ending] = (),
 ) -> ApplyResult:
@@ -308,10 +312,12 @@ def alarms_apply(
     partial unique index ``alerts_alarm_unique_open_rule_subject`` stands behind that).
     """
     result = ApplyResult()
-    if not occurrences and not endings:
+    # In time order; what happened at the same moment, in the order it was seen.
+    items = sorted(chain(changes, occurrences, endings), key=lambda x: x.at)
+    if not items:
         return result
     with transaction.atomic():
-        rule_ids = sorted({x.rule_id for x in chain(occurrences, endings)})
+        rule_ids = sorted({x.rule_id for x in items})
         rules = {
             r.pk: r
             for r in Rule.objects.select_for_update()
@@ -319,7 +325,7 @@ def alarms_apply(
             .order_by("pk")
             .select_related("event")
         }
-        subject_ids = {x.subject.id for x in chain(occurrences, endings)}
+        subject_ids = {x.subject.id for x in items}
         open_alarms = {
             (a.rule_id, a.subject_type, a.subject_id): a
             for a in Alarm.objects.select_for_update()
@@ -329,7 +335,6 @@ def alarms_apply(
         changes: list[Change] = []
         entries: list[AlarmEntry] = []
         touched: dict[int, tuple[Alarm, set[str], dict | None]] = {}
-        items = sorted(chain(occurrences, endings), key=lambda x: x.at)
         for item in items:
             rule = rules.get(item.rule_id)
             if rule is None or not rule.enabled:

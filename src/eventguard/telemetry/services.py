@@ -459,7 +459,7 @@ def _evaluate_and_update(devices: dict, per_device: dict, now: dt.datetime) -> A
     """Update each device that was heard from, run the telemetry rules on its readings,
     and apply what began and ended to the alarms."""
     book = engine.rulebook()
-    occurrences, endings = [], []
+    changes, endings = [], []
     updates: list[bulk.DeviceUpdate] = []
     default_after = default_offline_after()
     for device_pk, items in per_device.items():
@@ -475,7 +475,7 @@ def _evaluate_and_update(devices: dict, per_device: dict, now: dt.datetime) -> A
             domain=device["domain"],
             name=device["subject_name"],
         )
-        changed, began, ended = book.evaluate(
+        changed, found = book.evaluate(
             event_id=device["event_id"],
             device_code=device["code"],
             device_kind=device["kind"],
@@ -483,8 +483,10 @@ def _evaluate_and_update(devices: dict, per_device: dict, now: dt.datetime) -> A
             observations=[engine.Observation(r.seq, r.kind, r.ts, r.data) for r, _t in items],
             state=state,
         )
-        occurrences.extend(began)
-        endings.extend((device_pk, e) for e in ended)
+        for item in found:
+            if isinstance(item, engine.Ending):
+                endings.append((device_pk, item))
+            changes.append(item)
         newest, newest_text = items[-1]
         newer = device["last_seq"] is None or newest.seq > device["last_seq"]
         updates.append(
@@ -499,25 +501,23 @@ def _evaluate_and_update(devices: dict, per_device: dict, now: dt.datetime) -> A
             )
         )
     bulk.update_devices(updates)
-    return alarms_apply(occurrences=occurrences, endings=_still_ended(endings))
+    held = _still_held(endings)
+    return alarms_apply(changes=[c for c in changes if id(c) not in held])
 
 
-def _still_ended(endings: list[tuple[int, engine.Ending]]) -> list[engine.Ending]:
-    """Endings whose subject has no other device on which the rule's condition still holds
-    (a warehouse with several loggers stays in alarm while any of them is too warm)."""
-    kept = []
+def _still_held(endings: list[tuple[int, engine.Ending]]) -> set[int]:
+    """The endings (by id) whose subject has another device on which the rule's condition
+    still holds: a warehouse stays in alarm while any of its loggers is too warm."""
+    held = set()
     for device_pk, ending in endings:
         others = Device.objects.filter(
             subject_type=ending.subject.type, subject_id=ending.subject.id, is_active=True
         ).exclude(pk=device_pk)
         key = str(ending.rule_id)
-        if any(
-            (state or {}).get(key, {}).get("on")
-            for state in others.values_list("rule_state", flat=True)
-        ):
-            continue
-        kept.append(ending)
-    return kept
+        states = others.values_list("rule_state", flat=True)
+        if any((state or {}).get(key, {}).get("on") for state in states):
+            held.add(id(ending))
+    return held
 
 
 def dead_letters_purge(*, actor: User | None, before: dt.datetime) -> int:
