@@ -193,16 +193,15 @@ UPDATE_TABLE = "telemetry_device_update"
 
 
 def _ensure_update_table() -> None:
-    raw = connection.connection
-    if getattr(connection, "_telemetry_update_table", None) is raw:
-        return
+    # Every time: the table goes away with a rolled-back transaction that created it, and
+    # keeps the rows of an earlier batch written in the same (longer) transaction.
     with connection.cursor() as cursor:
         cursor.execute(
             f"CREATE TEMPORARY TABLE IF NOT EXISTS {UPDATE_TABLE} (id bigint, "
             "seen timestamptz, stale timestamptz, last_seq bigint, latest jsonb, "
-            "latest_at timestamptz, rule_state jsonb) ON COMMIT DELETE ROWS"
+            f"latest_at timestamptz, rule_state jsonb) ON COMMIT DELETE ROWS; "
+            f"DELETE FROM {UPDATE_TABLE}"
         )
-    connection._telemetry_update_table = raw
 
 
 def update_devices(updates: Sequence[DeviceUpdate]) -> None:
