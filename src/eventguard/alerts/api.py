@@ -21,8 +21,11 @@ from .rules import KIND_PARAMS
 from .schemas import (
     AcknowledgeIn,
     AlarmDetailOut,
+    AlarmEntryOut,
     AlarmPage,
+    AssignIn,
     ClearIn,
+    CommentIn,
     RuleIn,
     RuleKindOut,
     RuleOut,
@@ -89,6 +92,32 @@ def alarm_clear(request, alarm_id: int, payload: ClearIn):
         actor=request.user, alarm=_alarm(request, alarm_id), note=payload.note
     )
     return _alarm(request, alarm.pk)
+
+
+@router.post(
+    "/alarms/{alarm_id}/assign",
+    response={200: AlarmDetailOut, **ERRORS},
+    summary="Assign an alarm to a person",
+)
+def alarm_assign(request, alarm_id: int, payload: AssignIn):
+    alarm = _alarm(request, alarm_id)
+    assignee = (
+        selectors.person_in_event(alarm.event, payload.assignee) if payload.assignee else None
+    )
+    services.alarm_assign(actor=request.user, alarm=alarm, assignee=assignee, note=payload.note)
+    return _alarm(request, alarm.pk)
+
+
+@router.post(
+    "/alarms/{alarm_id}/comments",
+    response={201: AlarmEntryOut, **ERRORS},
+    summary="Comment on an alarm",
+)
+def alarm_comment(request, alarm_id: int, payload: CommentIn):
+    entry = services.alarm_comment(
+        actor=request.user, alarm=_alarm(request, alarm_id), text=payload.text
+    )
+    return 201, entry
 
 
 @router.get("/rule-kinds", response={200: list[RuleKindOut], **ERRORS}, summary="Kinds of rule")

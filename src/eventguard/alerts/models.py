@@ -158,6 +158,14 @@ class Alarm(models.Model):
         related_name="+",
     )
     cleared_automatically = models.BooleanField(_("cleared by itself"), default=False)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assignee"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="alarms_assigned",
+    )
     clear_note = models.TextField(_("note"), blank=True)
     created_at = models.DateTimeField(_("raised at"), auto_now_add=True)
 
@@ -215,6 +223,15 @@ class AlarmEntry(models.Model):
         CONDITION_ENDED = "condition_ended", _("Condition ended")
         ACKNOWLEDGED = "acknowledged", _("Acknowledged")
         CLEARED = "cleared", _("Cleared")
+        ASSIGNED = "assigned", _("Assigned")
+        COMMENTED = "commented", _("Comment")
+        ESCALATED = "escalated", _("Escalated")
+        REMINDED = "reminded", _("Reminder sent")
+        DISPATCHED = "dispatched", _("Work order dispatched")
+        WORK_ACCEPTED = "work_accepted", _("Work order accepted")
+        WORK_ARRIVED = "work_arrived", _("On site")
+        WORK_DONE = "work_done", _("Work order done")
+        WORK_RETURNED = "work_returned", _("Work order returned")
 
     alarm = models.ForeignKey(Alarm, on_delete=models.CASCADE, related_name="entries")
     at = models.DateTimeField(_("time"))

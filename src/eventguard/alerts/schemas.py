@@ -50,6 +50,11 @@ class AlarmOut(Schema):
     cleared_by: str | None
     cleared_automatically: bool
     clear_note: str
+    assignee: str | None = None
+
+    @staticmethod
+    def resolve_assignee(obj) -> str | None:
+        return obj.assignee.get_username() if obj.assignee_id else None
 
     @staticmethod
     def resolve_acknowledged_by(obj) -> str | None:
@@ -154,3 +159,12 @@ class RuleKindOut(Schema):
     label: str
     source: str
     params: list[ParamOut]
+
+
+class AssignIn(InputSchema):
+    assignee: str | None = Field(None, description="Username; empty to take the alarm back.")
+    note: str = ""
+
+
+class CommentIn(InputSchema):
+    text: str

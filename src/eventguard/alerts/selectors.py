@@ -116,3 +116,25 @@ def open_alarm_counts(*, user: User, event: Event) -> dict[str, int]:
     for row in qs.order_by().values("severity").annotate(n=Count("pk")):
         counts[row["severity"]] = row["n"]
     return counts
+
+
+def person_in_event(event: Event, username: str) -> User:
+    """An active person holding a role in ``event``, by username; refused by name otherwise."""
+    from django.core.exceptions import ValidationError
+    from django.utils.translation import gettext as _
+
+    person = (
+        User.objects.filter(
+            username=username,
+            is_active=True,
+            assignments__event=event,
+            assignments__is_active=True,
+        )
+        .distinct()
+        .first()
+    )
+    if person is None:
+        raise ValidationError(
+            {"assignee": _("%(name)s holds no role in this event.") % {"name": username}}
+        )
+    return person

@@ -572,3 +572,80 @@ def timed_rules_due(now: dt.datetime):
 
 def subject_refs(items: Iterable) -> list[subjects.SubjectRef]:
     return [subjects.ref_for(obj) for obj in items]
+
+
+# ---------------------------------------------------------------- assignee, comments, timeline
+
+
+def alarm_timeline_add(
+    *,
+    alarm: Alarm,
+    action: str,
+    actor: User | None,
+    note: str = "",
+    details: dict | None = None,
+) -> AlarmEntry:
+    """Append a line to an alarm's timeline inside the caller's transaction (escalation and
+    work orders record their steps on the alarm they act on)."""
+    entry = AlarmEntry(
+        alarm=alarm,
+        at=timezone.now(),
+        action=action,
+        actor=actor,
+        actor_name=actor.get_username() if actor is not None else "system",
+        note=note,
+        details=details or {},
+    )
+    entry.full_clean(exclude=["alarm", "actor"])
+    entry.save()
+    return entry
+
+
+def alarm_assign(
+    *, actor: User | None, alarm: Alarm, assignee: User | None, note: str = ""
+) -> Alarm:
+    """Give an open alarm to a person (or take it back with ``assignee=None``); the person
+    must be able to see it."""
+    from eventguard.core.access import VIEW, allows
+
+    with transaction.atomic():
+        alarm = Alarm.objects.select_for_update().get(pk=alarm.pk)
+        require(actor, CHANGE, alarm)
+        if not alarm.is_open:
+            raise ValidationError(
+                _("Alarm %(id)s is cleared: it cannot be assigned.") % {"id": alarm.pk}
+            )
+        if assignee is not None and not allows(assignee, VIEW, alarm):
+            raise ValidationError(
+                {"assignee": _("%(person)s may not see this alarm.") % {"person": assignee}}
+            )
+        if alarm.assignee_id == (assignee.pk if assignee else None):
+            return alarm
+        before = snapshot(alarm)
+        alarm.assignee = assignee
+        save_validated(alarm, update_fields=["assignee"])
+        alarm_timeline_add(
+            alarm=alarm,
+            action=AlarmEntry.Action.ASSIGNED,
+            actor=actor,
+            note=note.strip(),
+            details={"assignee": assignee.get_username() if assignee else None},
+        )
+        audit(actor=actor, action="alarm.assign", obj=alarm, before=before, after=snapshot(alarm))
+        _alarm_event(alarm, "alerts.alarm.assigned", assignee_id=assignee.pk if assignee else None)
+    return alarm
+
+
+def alarm_comment(*, actor: User | None, alarm: Alarm, text: str) -> AlarmEntry:
+    with transaction.atomic():
+        alarm = Alarm.objects.select_for_update().get(pk=alarm.pk)
+        require(actor, CHANGE, alarm)
+        text = (text or "").strip()
+        if not text:
+            raise ValidationError({"text": _("A comment cannot be empty.")})
+        entry = alarm_timeline_add(
+            alarm=alarm, action=AlarmEntry.Action.COMMENTED, actor=actor, note=text
+        )
+        audit(actor=actor, action="alarm.comment", obj=alarm, after={"comment": text})
+        _alarm_event(alarm, "alerts.alarm.commented")
+    return entry
