@@ -43,7 +43,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "benchmarks.md"
-START, END = "<!-- bench:gate -->", "<!-- /bench:gate -->"
+# Each database's result has its own section of docs/benchmarks.md.
+MARKERS = {
+    db: (f"<!-- bench:gate:{db} -->", f"<!-- /bench:gate:{db} -->") for db in ("sqlite", "postgres")
+}
 TARGET_P95_MS = 50.0
 
 
@@ -223,7 +226,7 @@ def main() -> None:
     report = render(args, database, results, seeding)
     print(report)
     if args.doc:
-        write_doc(report)
+        write_doc(report, args.db)
         print(f"written to {DOC.relative_to(ROOT)}", file=sys.stderr)
 
 
@@ -283,11 +286,14 @@ LABELS = {
 
 def render(args, database: str, results: dict, seeding: float) -> str:
     base = percentiles(results["baseline"])["p95"]
+    start, end = MARKERS[args.db]
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     lines = [
-        START,
-        "## Venue gate (`bench/gate.py`)",
+        start,
+        f"## Venue gate (`bench/gate.py`), {database.split()[0]}",
         "",
-        f"Measured {dt.date.today().isoformat()} on {machine()}; database {database}. "
+        f"Measured {dt.date.today().isoformat()} on {machine()} (load average {load} when "
+        f"the measurements ended: the machine was shared); database {database}. "
         f"{args.boxes:,} boxes declared through the bulk services ({seeding:.0f} s), "
         f"{args.in_transit:,} of them taken through the whole loop. "
         f"{args.lookups:,} gate requests per line, in one process through Django's test "
@@ -313,21 +319,22 @@ def render(args, database: str, results: dict, seeding: float) -> str:
         "",
         f"Command: `python bench/gate.py --db {args.db} --boxes {args.boxes} "
         f"--lookups {args.lookups}`",
-        END,
+        end,
     ]
     return "\n".join(lines)
 
 
-def write_doc(section: str) -> None:
-    """Replace the gate section of docs/benchmarks.md, leaving other sections alone."""
+def write_doc(section: str, db: str) -> None:
+    """Replace this database's gate section of docs/benchmarks.md, leaving others alone."""
+    start, end = MARKERS[db]
     text = (
         DOC.read_text()
         if DOC.exists()
         else "# Benchmarks\n\nMeasured by the scripts in `bench/`.\n"
     )
-    if START in text and END in text:
-        before, rest = text.split(START, 1)
-        _old, after = rest.split(END, 1)
+    if start in text and end in text:
+        before, rest = text.split(start, 1)
+        _old, after = rest.split(end, 1)
         text = before + section + after
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"

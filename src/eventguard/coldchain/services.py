@@ -56,7 +56,13 @@ class RowsRefused(ValidationError):
 
     def __init__(self, rows: list[RowError]):
         self.rows = rows
-        super().__init__([f"{_('row')} {e.row}: {e.column}: {e.message}" for e in rows[:100]])
+        super().__init__(
+            [
+                _("row %(row)d, %(column)s: %(message)s")
+                % {"row": e.row, "column": e.column or "—", "message": e.message}
+                for e in rows[:100]
+            ]
+        )
 
 
 def _require_unit_category(unit: Unit | None, event: Event, category: str, field: str) -> None:
