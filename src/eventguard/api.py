@@ -124,6 +124,7 @@ def on_http_error(request, exc: HttpError):
 def _mount_routers() -> None:
     from .alerts.api import router as alerts_router
     from .coldchain.api import router as coldchain_router
+    from .command.api import router as command_router
     from .core.api import router as core_router
     from .equipment.api import router as equipment_router
     from .hazards.api import router as hazards_router
@@ -135,6 +136,7 @@ def _mount_routers() -> None:
     api.add_router("", coldchain_router)
     api.add_router("", telemetry_router)
     api.add_router("", alerts_router)
+    api.add_router("", command_router)
 
 
 _mount_routers()

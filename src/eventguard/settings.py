@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "eventguard.coldchain",
     "eventguard.telemetry",
     "eventguard.alerts",
+    "eventguard.command",
     "eventguard.reports",
 ]
 

@@ -12,5 +12,6 @@ urlpatterns = [
     path("", include("eventguard.coldchain.urls")),
     path("", include("eventguard.telemetry.urls")),
     path("", include("eventguard.alerts.urls")),
+    path("", include("eventguard.command.urls")),
     path("", include("eventguard.core.urls")),
 ]

@@ -225,6 +225,7 @@ class AlarmEntry(models.Model):
         CLEARED = "cleared", _("Cleared")
         ASSIGNED = "assigned", _("Assigned")
         COMMENTED = "commented", _("Comment")
+        NOTIFIED = "notified", _("People notified")
         ESCALATED = "escalated", _("Escalated")
         REMINDED = "reminded", _("Reminder sent")
         DISPATCHED = "dispatched", _("Work order dispatched")

@@ -375,6 +375,7 @@ class IngestWorker:
 
     def _run_timers(self) -> None:
         from eventguard.alerts import tasks as alert_tasks
+        from eventguard.command import tasks as command_tasks
 
         from . import tasks as telemetry_tasks
 
@@ -384,6 +385,7 @@ class IngestWorker:
             try:
                 close_old_connections()
                 alert_tasks.run_due_rules()
+                command_tasks.run_due()
                 if time.monotonic() >= next_housekeeping:
                     telemetry_tasks.purge_dead_letters()
                     next_housekeeping = time.monotonic() + 3600

@@ -1,0 +1,167 @@
+"""What the command dashboard shows, read in one go for its live refresh: the alarm feed,
+each hall's lifts and escalators by status, the cold-chain funnel, key figures, offline
+devices and open work orders. Every number is computed from records (windowed: open alarms,
+open work orders, the devices of the event), and names its list page."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from eventguard.alerts.models import OPEN_STATES, Alarm
+from eventguard.core.access import scope
+from eventguard.core.figures import figures_report
+from eventguard.core.models import Event, User, Zone
+
+from . import selectors
+from .models import OPEN_WORK_STATES, WorkOrder
+
+KEY_FIGURE_PREFIXES = ("equipment.", "food.", "coldchain.", "alerts.", "command.", "hazards.")
+EQUIPMENT = "equipment.equipment"
+
+
+def _equipment_status(user: User, event: Event, now) -> list[dict]:
+    from eventguard.equipment.models import POSTED_KINDS, Equipment, Patrol
+    from eventguard.telemetry.models import Device
+
+    equipment = list(
+        scope(user, Equipment, event=event)
+        .filter(kind__in=POSTED_KINDS, is_active=True)
+        .select_related("zone")
+        .order_by("code")
+    )
+    ids = [e.pk for e in equipment]
+    faults = set(
+        Alarm.objects.filter(
+            event=event, subject_type=EQUIPMENT, subject_id__in=ids, state__in=OPEN_STATES
+        ).values_list("subject_id", flat=True)
+    )
+    offline = set(
+        Device.objects.filter(
+            event=event,
+            subject_type=EQUIPMENT,
+            subject_id__in=ids,
+            is_active=True,
+            last_seen_at__isnull=False,
+            stale_at__lte=now,
+        ).values_list("subject_id", flat=True)
+    )
+    patrolling = set(
+        Patrol.objects.filter(
+            event=event, equipment_id__in=ids, started_at__isnull=False, completed_at__isnull=True
+        ).values_list("equipment_id", flat=True)
+    )
+    halls: dict[int | None, dict] = {}
+    hall_of = _halls(event)
+    for e in equipment:
+        hall = hall_of.get(e.zone.path if e.zone_id else "", None)
+        key = hall.pk if hall else None
+        entry = halls.setdefault(
+            key,
+            {"id": key, "name": hall.name if hall else _("Elsewhere"), "equipment": []},
+        )
+        status = (
+            "fault"
+            if e.pk in faults
+            else "offline"
+            if e.pk in offline
+            else "patrol"
+            if e.pk in patrolling
+            else "normal"
+        )
+        entry["equipment"].append(
+            {
+                "id": e.pk,
+                "code": e.code,
+                "kind": e.kind,
+                "x": float(e.plan_x) if e.plan_x is not None else None,
+                "y": float(e.plan_y) if e.plan_y is not None else None,
+                "status": status,
+            }
+        )
+    return sorted(halls.values(), key=lambda h: (h["id"] is None, h["name"]))
+
+
+def _halls(event: Event) -> dict[str, Zone]:
+    """Each zone path -> the hall it lies in."""
+    zones = list(Zone.objects.filter(event=event).only("pk", "path", "kind", "name_zh", "name_en"))
+    halls = {z.path: z for z in zones if z.kind == "hall"}
+    result = {}
+    for z in zones:
+        for path, hall in halls.items():
+            if z.path.startswith(path):
+                result[z.path] = hall
+                break
+    return result
+
+
+def _funnel(event: Event) -> list[dict]:
+    from eventguard.coldchain.selectors import figure_values
+
+    values = figure_values(event)
+    boxes = reverse("coldchain:box_list", args=[event.code])
+    return [
+        {"stage": _("Received"), "value": values["received"], "url": boxes + "?received=true"},
+        {"stage": _("Released"), "value": values["cleared"], "url": boxes + "?cleared=true"},
+        {
+            "stage": _("Entered the venue"),
+            "value": values["entered"],
+            "url": boxes + "?entered=true",
+        },
+    ]
+
+
+def snapshot(*, user: User, event: Event) -> dict:
+    from eventguard.telemetry.models import Device
+
+    now = timezone.now()
+    alarms = [
+        {
+            "id": a.pk,
+            "severity": a.severity,
+            "severity_label": a.get_severity_display(),
+            "state": a.state,
+            "state_label": a.get_state_display(),
+            "rule": a.rule.name,
+            "subject": a.subject_name,
+            "zone": a.zone.name if a.zone_id else "",
+            "assignee": a.assignee.get_username() if a.assignee_id else "",
+            "last_at": a.last_at.isoformat(),
+            "count": a.count,
+            "url": reverse("alerts:alarm_detail", args=[event.code, a.pk]),
+            "dispatch_url": reverse("command:work_order_dispatch", args=[event.code, a.pk]),
+        }
+        for a in selectors.live_alarms(user=user, event=event)
+    ]
+    report = figures_report(event)
+    figures = [
+        {"key": key, "label": f["label"], "value": f["value"], "url": f["records_url"]}
+        for key, f in report["figures"].items()
+        if key.startswith(KEY_FIGURE_PREFIXES)
+    ]
+    offline = [
+        {
+            "code": d.code,
+            "name": d.name or d.subject_name,
+            "last_seen_at": d.last_seen_at.isoformat(),
+        }
+        for d in scope(user, Device, event=event)
+        .filter(is_active=True, last_seen_at__isnull=False, stale_at__lte=now)
+        .order_by("stale_at")[:50]
+    ]
+    work = scope(user, WorkOrder, event=event).filter(state__in=OPEN_WORK_STATES)
+    return {
+        "event": event.code,
+        "at": now.isoformat(),
+        "alarms": alarms,
+        "halls": _equipment_status(user, event, now),
+        "funnel": _funnel(event),
+        "figures": figures,
+        "offline": offline,
+        "work_orders": {
+            "open": work.count(),
+            "overdue": work.filter(deadline__lt=now).count(),
+            "url": reverse("command:work_order_list", args=[event.code]) + "?state=open",
+        },
+    }

@@ -1,0 +1,31 @@
+"""The forms of the unified-command pages; the services have the last word."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+
+class DispatchForm(forms.Form):
+    assignee = forms.CharField(
+        label=_("Assignee (username)"),
+        required=False,
+        help_text=_("Empty for a lift or escalator alarm: the person on post there now."),
+    )
+    deadline_minutes = forms.IntegerField(
+        label=_("Deadline in minutes"), min_value=1, max_value=7 * 24 * 60, initial=30
+    )
+    instructions = forms.CharField(
+        label=_("Instructions"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class StepForm(forms.Form):
+    note = forms.CharField(
+        label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    photos = forms.FileField(
+        label=_("Photos"),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": "image/*", "capture": "environment"}),
+    )

@@ -1,0 +1,20 @@
+"""The unified-command entries of the main menu."""
+
+from django.utils.translation import gettext_lazy as _
+
+from eventguard.core.nav import register_menu
+
+register_menu(
+    "command.dashboard",
+    label=_("Command dashboard"),
+    url_name="command:dashboard",
+    domain="monitoring",
+    order=68,
+)
+register_menu(
+    "command.work_orders",
+    label=_("Work orders"),
+    url_name="command:work_order_list",
+    domain="monitoring",
+    order=71,
+)

@@ -1,0 +1,873 @@
+"""Every write of unified command: escalation chains and steps, work orders, notifications,
+webhooks and their deliveries."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+from collections.abc import Iterable, Sequence
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from eventguard.alerts.models import Alarm, AlarmEntry, AlarmState, Severity
+from eventguard.alerts.services import alarm_timeline_add
+from eventguard.core.access import CHANGE, VIEW, allows, require, roles_in
+from eventguard.core.audit import Change, audit, audit_many, snapshot
+from eventguard.core.bus import publish, subscribe
+from eventguard.core.models import Domain, Event, User
+from eventguard.core.servicekit import save_validated
+
+from . import selectors
+from .models import (
+    OPEN_WORK_STATES,
+    AlarmEscalation,
+    Channel,
+    DeliveryState,
+    EscalationLevel,
+    EscalationTarget,
+    Notification,
+    NotificationPreference,
+    Webhook,
+    WebhookDelivery,
+    WorkOrder,
+    WorkOrderEntry,
+    WorkOrderPhoto,
+    WorkOrderState,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def _name(actor: User | None) -> str:
+    return actor.get_username() if actor is not None else "system"
+
+
+COMMAND_ROLES = frozenset({"admin", "commander"})
+
+
+def _require_command(actor: User | None, event: Event, what: str) -> None:
+    """Chains and webhooks are the command centre's settings: commanders and administrators
+    of the event only."""
+    if actor is None or roles_in(actor, event) & COMMAND_ROLES:
+        return
+    raise PermissionDenied(
+        _("Only the event's commanders and administrators may change %(what)s.") % {"what": what}
+    )
+
+
+# ---------------------------------------------------------------- escalation chains
+
+# The chain an event gets when it has none of its own for a severity.
+DEFAULT_CHAIN = {
+    Severity.CRITICAL: [
+        (EscalationTarget.POST_STAFF, 120, 120),
+        (EscalationTarget.ZONE_SUPERVISOR, 180, 180),
+        (EscalationTarget.COMMANDER, 300, 180),
+    ],
+    Severity.MAJOR: [
+        (EscalationTarget.POST_STAFF, 300, 300),
+        (EscalationTarget.ZONE_SUPERVISOR, 600, 300),
+        (EscalationTarget.COMMANDER, 600, 600),
+    ],
+    Severity.MINOR: [
+        (EscalationTarget.POST_STAFF, 900, 900),
+        (EscalationTarget.ZONE_SUPERVISOR, 1800, 1800),
+    ],
+    Severity.WARNING: [(EscalationTarget.POST_STAFF, 1800, 3600)],
+}
+
+
+def escalation_chain_set(
+    *, actor: User | None, event: Event, severity: str, levels: Sequence[dict]
+) -> list[EscalationLevel]:
+    """Replace the event's chain for one severity. ``levels`` in order, each
+    ``{"target", "ack_within_seconds", "remind_every_seconds"}``."""
+    if severity not in Severity.values:
+        raise ValidationError({"severity": _("Unknown severity.")})
+    if not levels:
+        raise ValidationError({"levels": _("A chain has at least one level.")})
+    with transaction.atomic():
+        probe = EscalationLevel(event=event, severity=severity, level=1, target="commander")
+        require(actor, CHANGE, probe)
+        _require_command(actor, event, _("escalation chains"))
+        old = list(
+            EscalationLevel.objects.select_for_update().filter(event=event, severity=severity)
+        )
+        before = [snapshot(x) for x in old]
+        EscalationLevel.objects.filter(pk__in=[x.pk for x in old]).delete()
+        created = []
+        for number, spec in enumerate(levels, start=1):
+            level = EscalationLevel(
+                event=event,
+                severity=severity,
+                level=number,
+                target=spec.get("target", ""),
+                ack_within_seconds=spec.get("ack_within_seconds", 300),
+                remind_every_seconds=spec.get("remind_every_seconds", 300),
+            )
+            try:
+                save_validated(level)
+            except ValidationError as exc:
+                raise ValidationError(
+                    {
+                        "levels": [
+                            _("Level %(n)s: %(error)s") % {"n": number, "error": "; ".join(m)}
+                            for m in [exc.messages]
+                        ]
+                    }
+                ) from exc
+            created.append(level)
+        audit(
+            actor=actor,
+            action="escalation_chain.set",
+            obj=event,
+            before={"severity": severity, "levels": before},
+            after={"severity": severity, "levels": [snapshot(x) for x in created]},
+        )
+        publish("command.escalation_chain.set", event_id=event.pk, severity=severity)
+    return created
+
+
+def escalation_chains_install_defaults(*, actor: User | None, event: Event) -> int:
+    """The default chain for each severity the event has no chain for yet."""
+    count = 0
+    have = set(
+        EscalationLevel.objects.filter(event=event).values_list("severity", flat=True).distinct()
+    )
+    for severity, chain in DEFAULT_CHAIN.items():
+        if severity in have:
+            continue
+        escalation_chain_set(
+            actor=actor,
+            event=event,
+            severity=severity,
+            levels=[
+                {"target": t, "ack_within_seconds": a, "remind_every_seconds": r}
+                for t, a, r in chain
+            ],
+        )
+        count += 1
+    return count
+
+
+def _chain(event_id: int, severity: str) -> list[EscalationLevel]:
+    levels = list(EscalationLevel.objects.filter(event_id=event_id, severity=severity))
+    if levels:
+        return levels
+    return [
+        EscalationLevel(
+            event_id=event_id,
+            severity=severity,
+            level=n,
+            target=t,
+            ack_within_seconds=a,
+            remind_every_seconds=r,
+        )
+        for n, (t, a, r) in enumerate(DEFAULT_CHAIN.get(severity, []), start=1)
+    ]
+
+
+def _alarm_text(alarm: Alarm) -> tuple[str, str]:
+    title = _("%(severity)s alarm: %(rule)s · %(subject)s") % {
+        "severity": alarm.get_severity_display(),
+        "rule": alarm.rule.name,
+        "subject": alarm.subject_name,
+    }
+    body = _("Alarm %(id)s in %(zone)s, first at %(at)s, %(count)s time(s).") % {
+        "id": alarm.pk,
+        "zone": alarm.zone.name if alarm.zone_id else "-",
+        "at": timezone.localtime(alarm.first_at).strftime("%Y-%m-%d %H:%M:%S"),
+        "count": alarm.count,
+    }
+    return title, body
+
+
+def _step(esc: AlarmEscalation, alarm: Alarm, now: dt.datetime) -> None:
+    """One due step of an unacknowledged alarm: go to the next level, or remind at the last."""
+    chain = _chain(alarm.event_id, alarm.severity)
+    if not chain:
+        esc.finished, esc.next_at = True, None
+        esc.save(update_fields=["finished", "next_at"])
+        return
+    if esc.level < len(chain):
+        esc.level += 1
+        level = chain[esc.level - 1]
+        action, kind = (
+            (AlarmEntry.Action.NOTIFIED, "alarm.raised")
+            if esc.level == 1
+            else (AlarmEntry.Action.ESCALATED, "alarm.escalated")
+        )
+        esc.next_at = now + dt.timedelta(
+            seconds=level.ack_within_seconds
+            if esc.level < len(chain)
+            else level.remind_every_seconds
+        )
+    else:
+        level = chain[-1]
+        esc.reminders += 1
+        action, kind = AlarmEntry.Action.REMINDED, "alarm.reminder"
+        esc.next_at = now + dt.timedelta(seconds=level.remind_every_seconds)
+    esc.save(update_fields=["level", "reminders", "next_at"])
+    recipients = selectors.recipients_for(alarm, level.target, now=now)
+    alarm_timeline_add(
+        alarm=alarm,
+        action=action,
+        actor=None,
+        note=_("Level %(level)s: %(target)s")
+        % {"level": esc.level, "target": level.get_target_display()},
+        details={"level": esc.level, "to": sorted(u.get_username() for u in recipients)},
+    )
+    title, body = _alarm_text(alarm)
+    if action == AlarmEntry.Action.REMINDED:
+        title = _("Reminder: %(title)s") % {"title": title}
+    notify(
+        event_id=alarm.event_id,
+        kind=kind,
+        severity=alarm.severity,
+        domain=alarm.domain,
+        title=title,
+        body=body,
+        url=f"/e/{alarm.event.code}/alarms/{alarm.pk}/",
+        recipients=recipients,
+        payload=_alarm_payload(alarm, kind, level=esc.level),
+    )
+    audit(
+        actor=None,
+        action=kind,
+        obj=alarm,
+        after={"level": esc.level, "reminders": esc.reminders},
+    )
+
+
+def alarm_escalation_start(*, alarm_id: int, now: dt.datetime | None = None) -> bool:
+    """Tell the first level of the chain of a newly raised alarm; idempotent (one escalation
+    row per alarm), so that the subscriber and the timer's sweep may both call it."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        alarm = (
+            Alarm.objects.select_for_update()
+            .select_related("rule", "event", "zone")
+            .filter(pk=alarm_id)
+            .first()
+        )
+        if alarm is None or AlarmEscalation.objects.filter(alarm_id=alarm_id).exists():
+            return False
+        chain = _chain(alarm.event_id, alarm.severity)
+        if alarm.state != AlarmState.ACTIVE or not chain:
+            esc = AlarmEscalation(alarm=alarm, event_id=alarm.event_id, level=0, finished=True)
+            esc.save()
+            return False
+        esc = AlarmEscalation(alarm=alarm, event_id=alarm.event_id, level=0, next_at=now)
+        try:
+            with transaction.atomic():
+                esc.save()
+        except IntegrityError:
+            return False  # another worker started it
+        _step(esc, alarm, now)
+    return True
+
+
+def escalations_due(*, now: dt.datetime | None = None, limit: int = 100) -> int:
+    """Advance every unacknowledged alarm whose step is due; several workers may run this at
+    once (rows claimed with SKIP LOCKED)."""
+    done = 0
+    while done < limit:
+        at = now or timezone.now()
+        with transaction.atomic():
+            esc = (
+                AlarmEscalation.objects.select_for_update(skip_locked=True)
+                .filter(finished=False, next_at__lte=at)
+                .order_by("next_at", "pk")
+                .first()
+            )
+            if esc is None:
+                break
+            alarm = Alarm.objects.select_related("rule", "event", "zone").get(pk=esc.alarm_id)
+            if alarm.state != AlarmState.ACTIVE:
+                esc.finished, esc.next_at = True, None
+                esc.save(update_fields=["finished", "next_at"])
+            else:
+                _step(esc, alarm, at)
+        done += 1
+    return done
+
+
+def escalations_adopt(*, now: dt.datetime | None = None, limit: int = 200) -> int:
+    """Start the chain of active alarms that have none yet (raised while no subscriber ran)."""
+    ids = list(
+        Alarm.objects.filter(state=AlarmState.ACTIVE, escalation__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return sum(alarm_escalation_start(alarm_id=pk, now=now) for pk in ids)
+
+
+@subscribe("alerts.alarm.raised")
+def _on_alarm_raised(name: str, payload: dict) -> None:
+    alarm_escalation_start(alarm_id=payload["alarm_id"])
+
+
+@subscribe("alerts.alarm.acknowledged")
+@subscribe("alerts.alarm.cleared")
+def _on_alarm_handled(name: str, payload: dict) -> None:
+    AlarmEscalation.objects.filter(alarm_id=payload["alarm_id"], finished=False).update(
+        finished=True, next_at=None
+    )
+    if name == "alerts.alarm.cleared":
+        alarm = Alarm.objects.select_related("event", "rule", "zone").get(pk=payload["alarm_id"])
+        with transaction.atomic():
+            _webhooks_for(alarm.event_id, alarm.severity, alarm.domain, _alarm_payload(alarm, name))
+
+
+# ---------------------------------------------------------------- notifications
+
+
+def _alarm_payload(alarm: Alarm, topic: str, **extra) -> dict:
+    return {
+        "topic": topic,
+        "event": alarm.event.code,
+        "alarm": {
+            "id": alarm.pk,
+            "rule": alarm.rule.code,
+            "severity": alarm.severity,
+            "domain": alarm.domain,
+            "state": alarm.state,
+            "subject": alarm.subject_key,
+            "subject_name": alarm.subject_name,
+            "zone_id": alarm.zone_id,
+            "first_at": alarm.first_at.isoformat(),
+            "count": alarm.count,
+        },
+        **extra,
+    }
+
+
+def _wants(pref: NotificationPreference | None, channel: str, severity: str, domain: str) -> bool:
+    if pref is None:
+        # Without a preference: everything in the feed; e-mail for critical and major alarms.
+        return channel == Channel.FEED or severity in (Severity.CRITICAL, Severity.MAJOR)
+    if not pref.enabled:
+        return False
+    if pref.severities and severity not in pref.severities:
+        return False
+    return not (pref.domains and domain not in pref.domains)
+
+
+def notify(
+    *,
+    event_id: int,
+    kind: str,
+    severity: str,
+    domain: str,
+    title: str,
+    body: str,
+    url: str = "",
+    recipients: Iterable[User] = (),
+    payload: dict | None = None,
+) -> list[Notification]:
+    """Tell people on the channels they chose, and the event's webhooks; inside the caller's
+    transaction (the feed rows and deliveries commit with it; e-mail leaves after commit)."""
+    recipients = {u.pk: u for u in recipients if u.is_active}
+    prefs = {
+        (p.user_id, p.channel): p
+        for p in NotificationPreference.objects.filter(event_id=event_id, user_id__in=recipients)
+    }
+    feed = [
+        Notification(
+            user_id=pk,
+            event_id=event_id,
+            kind=kind,
+            severity=severity,
+            title=title[:200],
+            body=body,
+            url=url,
+        )
+        for pk in recipients
+        if _wants(prefs.get((pk, Channel.FEED)), Channel.FEED, severity, domain)
+    ]
+    Notification.objects.bulk_create(feed)
+    emails = sorted(
+        u.email
+        for pk, u in recipients.items()
+        if u.email and _wants(prefs.get((pk, Channel.EMAIL)), Channel.EMAIL, severity, domain)
+    )
+    if emails:
+        text = f"{body}\n\n{url}" if url else body
+        transaction.on_commit(lambda: _send_mail(title, text, emails))
+    if payload is not None:
+        _webhooks_for(event_id, severity, domain, payload)
+    return feed
+
+
+def _send_mail(subject: str, text: str, emails: list[str]) -> None:
+    try:
+        send_mail(subject, text, settings.DEFAULT_FROM_EMAIL, emails, fail_silently=False)
+    except Exception:  # the mail server being away must not stop the worker
+        logger.exception("e-mail to %s failed", emails)
+
+
+def notification_preference_set(
+    *,
+    actor: User,
+    event: Event,
+    channel: str,
+    enabled: bool = True,
+    severities: Sequence[str] = (),
+    domains: Sequence[str] = (),
+) -> NotificationPreference:
+    """A person's own choice of what reaches them on a channel."""
+    if channel not in Channel.values:
+        raise ValidationError({"channel": _("Unknown channel.")})
+    bad = sorted(set(severities) - set(Severity.values))
+    if bad:
+        raise ValidationError({"severities": _("Unknown severity: %(v)s") % {"v": ", ".join(bad)}})
+    bad = sorted(set(domains) - set(Domain.values))
+    if bad:
+        raise ValidationError({"domains": _("Unknown domain: %(v)s") % {"v": ", ".join(bad)}})
+    with transaction.atomic():
+        pref = (
+            NotificationPreference.objects.select_for_update()
+            .filter(user=actor, event=event, channel=channel)
+            .first()
+        )
+        before = snapshot(pref) if pref else None
+        if pref is None:
+            pref = NotificationPreference(user=actor, event=event, channel=channel)
+        if not allows(actor, VIEW, pref):
+            require(actor, VIEW, pref)
+        pref.enabled = enabled
+        pref.severities = sorted(set(severities))
+        pref.domains = sorted(set(domains))
+        save_validated(pref)
+        audit(
+            actor=actor,
+            action="notification_preference.set",
+            obj=pref,
+            before=before,
+            after=snapshot(pref),
+        )
+    return pref
+
+
+def notifications_mark_read(*, actor: User, event: Event, up_to_id: int) -> int:
+    with transaction.atomic():
+        return Notification.objects.filter(
+            user=actor, event=event, pk__lte=up_to_id, read_at__isnull=True
+        ).update(read_at=timezone.now())
+
+
+# ---------------------------------------------------------------- webhooks
+
+WEBHOOK_MAX_ATTEMPTS = 8
+WEBHOOK_LEASE = dt.timedelta(seconds=60)
+
+
+def webhook_backoff(attempt: int) -> dt.timedelta:
+    """Wait before attempt ``attempt + 1``: 10 s, 20 s, 40 s ... at most an hour."""
+    base = getattr(settings, "EVENTGUARD_WEBHOOK_BACKOFF_SECONDS", 10)
+    return dt.timedelta(seconds=min(base * 2 ** (attempt - 1), 3600))
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def webhook_create(
+    *,
+    actor: User | None,
+    event: Event,
+    name: str,
+    url: str,
+    severities: Sequence[str] = (),
+    domains: Sequence[str] = (),
+    secret: str = "",
+) -> Webhook:
+    with transaction.atomic():
+        hook = Webhook(
+            event=event,
+            name=name,
+            url=url,
+            secret=secret or secrets.token_hex(32),
+            severities=sorted(set(severities)),
+            domains=sorted(set(domains)),
+        )
+        require(actor, CHANGE, hook)
+        _require_command(actor, event, _("webhooks"))
+        save_validated(hook)
+        after = snapshot(hook)
+        after.pop("secret", None)
+        audit(actor=actor, action="webhook.create", obj=hook, after=after)
+    return hook
+
+
+def _webhooks_for(event_id: int, severity: str, domain: str, payload: dict) -> None:
+    hooks = [
+        h
+        for h in Webhook.objects.filter(event_id=event_id, active=True)
+        if (not h.severities or severity in h.severities) and (not h.domains or domain in h.domains)
+    ]
+    if not hooks:
+        return
+    body = json.dumps(payload, ensure_ascii=False, sort_keys=True, default=str)
+    now = timezone.now()
+    WebhookDelivery.objects.bulk_create(
+        WebhookDelivery(
+            webhook=h, topic=payload.get("topic", "")[:60], body=body, next_attempt_at=now
+        )
+        for h in hooks
+    )
+
+
+def _claim_delivery(now: dt.datetime) -> WebhookDelivery | None:
+    with transaction.atomic():
+        delivery = (
+            WebhookDelivery.objects.select_for_update(skip_locked=True)
+            .filter(state=DeliveryState.PENDING, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "pk")
+            .first()
+        )
+        if delivery is None:
+            return None
+        # The lease: no other worker takes it while this one is posting it.
+        delivery.next_attempt_at = now + WEBHOOK_LEASE
+        delivery.save(update_fields=["next_attempt_at"])
+    return WebhookDelivery.objects.select_related("webhook").get(pk=delivery.pk)
+
+
+def _post(delivery: WebhookDelivery) -> tuple[int | None, str]:
+    import urllib.error
+    import urllib.request
+
+    body = delivery.body.encode()
+    request = urllib.request.Request(
+        delivery.webhook.url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json; charset=utf-8",
+            "User-Agent": "EventGuard-Webhook",
+            "X-EventGuard-Topic": delivery.topic,
+            "X-EventGuard-Delivery": str(delivery.pk),
+            "X-EventGuard-Signature": sign(delivery.webhook.secret, body),
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return response.status, ""
+    except urllib.error.HTTPError as exc:
+        return exc.code, str(exc.reason)[:200]
+    except Exception as exc:  # refused, timed out, bad name: all retried
+        return None, str(exc)[:200]
+
+
+def webhook_delivery_attempt(*, delivery: WebhookDelivery, now: dt.datetime | None = None) -> str:
+    """Post one delivery once and log the attempt; schedule the retry or give up."""
+    status, error = _post(delivery)
+    now = now or timezone.now()
+    with transaction.atomic():
+        delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
+        before = {"state": delivery.state, "attempt_count": delivery.attempt_count}
+        delivery.attempt_count += 1
+        delivery.attempts = [
+            *delivery.attempts,
+            {"at": now.isoformat(), "status": status, "error": error},
+        ]
+        if status is not None and 200 <= status < 300:
+            delivery.state, delivery.delivered_at, delivery.next_attempt_at = (
+                DeliveryState.DELIVERED,
+                now,
+                None,
+            )
+        elif delivery.attempt_count >= WEBHOOK_MAX_ATTEMPTS:
+            delivery.state, delivery.next_attempt_at = DeliveryState.FAILED, None
+        else:
+            delivery.next_attempt_at = now + webhook_backoff(delivery.attempt_count)
+        save_validated(delivery)
+        audit_many(
+            actor=None,
+            changes=[
+                Change(
+                    action="webhook.deliver",
+                    obj=delivery,
+                    before=before,
+                    after={
+                        "state": delivery.state,
+                        "attempt_count": delivery.attempt_count,
+                        "status": status,
+                    },
+                )
+            ],
+        )
+    return delivery.state
+
+
+def webhooks_deliver_due(*, now: dt.datetime | None = None, limit: int = 50) -> int:
+    sent = 0
+    while sent < limit:
+        delivery = _claim_delivery(now or timezone.now())
+        if delivery is None:
+            break
+        webhook_delivery_attempt(delivery=delivery, now=now)
+        sent += 1
+    return sent
+
+
+# ---------------------------------------------------------------- work orders
+
+# state -> {action: next state}
+WORK_TRANSITIONS: dict[str, dict[str, str]] = {
+    WorkOrderState.DISPATCHED: {
+        "accept": WorkOrderState.ACCEPTED,
+        "return": WorkOrderState.RETURNED,
+    },
+    WorkOrderState.ACCEPTED: {
+        "arrive": WorkOrderState.ON_SITE,
+        "return": WorkOrderState.RETURNED,
+    },
+    WorkOrderState.ON_SITE: {
+        "complete": WorkOrderState.DONE,
+        "return": WorkOrderState.RETURNED,
+    },
+    WorkOrderState.DONE: {},
+    WorkOrderState.RETURNED: {},
+}
+WORK_ACTIONS = ("accept", "arrive", "complete", "return")
+_ENTRY = {
+    "accept": (WorkOrderEntry.Action.ACCEPTED, AlarmEntry.Action.WORK_ACCEPTED, "accepted_at"),
+    "arrive": (WorkOrderEntry.Action.ARRIVED, AlarmEntry.Action.WORK_ARRIVED, "arrived_at"),
+    "complete": (WorkOrderEntry.Action.COMPLETED, AlarmEntry.Action.WORK_DONE, "finished_at"),
+    "return": (WorkOrderEntry.Action.RETURNED, AlarmEntry.Action.WORK_RETURNED, "finished_at"),
+}
+_NEEDS = {
+    "arrive": _("it must be accepted first"),
+    "complete": _("the assignee must be on site first"),
+    "accept": _("only a dispatched work order can be accepted"),
+    "return": _("it is already finished"),
+}
+
+
+def actions_for(user: User | None, work_order: WorkOrder) -> list[str]:
+    """What ``user`` may do next to ``work_order`` (for the page's buttons)."""
+    if user is None or work_order.assignee_id != user.pk:
+        return []
+    return list(WORK_TRANSITIONS[work_order.state])
+
+
+def _source_entry(work_order: WorkOrder, action: str, actor: User | None, note: str) -> None:
+    if work_order.alarm_id:
+        alarm_timeline_add(
+            alarm=work_order.alarm,
+            action=action,
+            actor=actor,
+            note=note,
+            details={"work_order": work_order.pk, "assignee": work_order.assignee.get_username()},
+        )
+
+
+def work_order_dispatch(
+    *,
+    actor: User | None,
+    assignee: User | None = None,
+    alarm: Alarm | None = None,
+    hazard=None,
+    deadline: dt.datetime | None = None,
+    instructions: str = "",
+    title: str = "",
+) -> WorkOrder:
+    """Dispatch work from an alarm or a hidden danger to a person. For an alarm on a lift or
+    an escalator the person on post there now is the default assignee."""
+    if (alarm is None) == (hazard is None):
+        raise ValidationError(_("A work order comes from exactly one alarm or hidden danger."))
+    now = timezone.now()
+    with transaction.atomic():
+        if alarm is not None:
+            alarm = Alarm.objects.select_related("event", "rule").get(pk=alarm.pk)
+            require(actor, CHANGE, alarm)
+            if not alarm.is_open:
+                raise ValidationError(
+                    _("Alarm %(id)s is cleared: nothing to dispatch.") % {"id": alarm.pk}
+                )
+            source = {
+                "event": alarm.event,
+                "domain": alarm.domain,
+                "zone_id": alarm.zone_id,
+                "unit_id": alarm.unit_id,
+                "title": f"{alarm.rule.name} · {alarm.subject_name}",
+            }
+            if assignee is None:
+                assignee = selectors.on_post_now(alarm, now=now)
+        else:
+            require(actor, CHANGE, hazard)
+            source = {
+                "event": hazard.event,
+                "domain": Domain.HAZARDS,
+                "zone_id": hazard.zone_id,
+                "unit_id": hazard.unit_id,
+                "title": hazard.title,
+            }
+            assignee = assignee or hazard.assignee
+        if assignee is None:
+            raise ValidationError(
+                {"assignee": _("Nobody is on post there now: choose the person to send.")}
+            )
+        work = WorkOrder(
+            event=source["event"],
+            alarm=alarm,
+            hazard=hazard,
+            title=(title or source["title"])[:200],
+            instructions=instructions.strip(),
+            domain=source["domain"],
+            zone_id=source["zone_id"],
+            unit_id=source["unit_id"],
+            assignee=assignee,
+            deadline=deadline or now + dt.timedelta(minutes=30),
+            dispatched_by=actor,
+            dispatched_at=now,
+        )
+        require(actor, CHANGE, work)
+        if not allows(assignee, VIEW, work):
+            raise ValidationError(
+                {"assignee": _("%(person)s may not see this work order.") % {"person": assignee}}
+            )
+        if work.deadline <= now:
+            raise ValidationError({"deadline": _("The deadline must be in the future.")})
+        save_validated(work)
+        WorkOrderEntry.objects.create(
+            work_order=work,
+            at=now,
+            action=WorkOrderEntry.Action.DISPATCHED,
+            actor=actor,
+            actor_name=_name(actor),
+            note=work.instructions,
+        )
+        _source_entry(work, AlarmEntry.Action.DISPATCHED, actor, work.instructions)
+        audit(actor=actor, action="work_order.dispatch", obj=work, after=snapshot(work))
+        notify(
+            event_id=work.event_id,
+            kind="work_order.dispatched",
+            severity=alarm.severity if alarm else "",
+            domain=work.domain,
+            title=_("Work order %(id)s for you: %(title)s") % {"id": work.pk, "title": work.title},
+            body=work.instructions,
+            url=f"/e/{work.event.code}/work-orders/{work.pk}/",
+            recipients=[assignee],
+        )
+        publish(
+            "command.work_order.dispatched",
+            work_order_id=work.pk,
+            event_id=work.event_id,
+            assignee_id=assignee.pk,
+        )
+    return work
+
+
+def work_order_transition(
+    *,
+    actor: User | None,
+    work_order: WorkOrder,
+    action: str,
+    note: str = "",
+    photos: Sequence = (),
+) -> WorkOrder:
+    """Apply ``action`` per :data:`WORK_TRANSITIONS`; only the assignee moves their work
+    order. Done needs a note; returned needs a reason."""
+    if action not in WORK_ACTIONS:
+        raise ValidationError({"action": _("Unknown action.")})
+    note = (note or "").strip()
+    with transaction.atomic():
+        work = (
+            WorkOrder.objects.select_for_update()
+            .select_related("event", "assignee")
+            .get(pk=work_order.pk)
+        )
+        require(actor, CHANGE, work)
+        if actor is not None and work.assignee_id != actor.pk:
+            raise ValidationError(
+                _("Work order %(id)s is %(person)s's: only they can %(action)s it.")
+                % {"id": work.pk, "person": work.assignee, "action": action}
+            )
+        target = WORK_TRANSITIONS[work.state].get(action)
+        if target is None:
+            raise ValidationError(
+                _("Work order %(id)s is %(state)s: %(why)s.")
+                % {"id": work.pk, "state": work.get_state_display(), "why": _NEEDS[action]}
+            )
+        if action == "complete" and not note:
+            raise ValidationError({"note": _("Say what was done.")})
+        if action == "return" and not note:
+            raise ValidationError({"note": _("Say why the work order is returned.")})
+        checked = []
+        if photos:
+            from eventguard.hazards.services import check_photo
+
+            checked = [(p, check_photo(p)) for p in photos]
+        before = snapshot(work)
+        now = timezone.now()
+        entry_action, alarm_action, time_field = _ENTRY[action]
+        work.state = target
+        setattr(work, time_field, now)
+        fields = ["state", time_field]
+        if action in ("complete", "return"):
+            work.result_note = note
+            fields.append("result_note")
+        save_validated(work, update_fields=fields)
+        for upload, (_mime, ext) in checked:
+            photo = WorkOrderPhoto(work_order=work)
+            photo.image.save(f"{secrets.token_hex(8)}.{ext}", upload, save=False)
+            photo.save()
+        WorkOrderEntry.objects.create(
+            work_order=work,
+            at=now,
+            action=entry_action,
+            actor=actor,
+            actor_name=_name(actor),
+            note=note,
+        )
+        _source_entry(work, alarm_action, actor, note)
+        audit(
+            actor=actor,
+            action=f"work_order.{action}",
+            obj=work,
+            before=before,
+            after=snapshot(work),
+        )
+        publish(
+            f"command.work_order.{target}",
+            work_order_id=work.pk,
+            event_id=work.event_id,
+            state=work.state,
+        )
+    return work
+
+
+def work_order_accept(*, actor: User | None, work_order: WorkOrder, note: str = "") -> WorkOrder:
+    return work_order_transition(actor=actor, work_order=work_order, action="accept", note=note)
+
+
+def work_order_arrive(*, actor: User | None, work_order: WorkOrder, note: str = "") -> WorkOrder:
+    return work_order_transition(actor=actor, work_order=work_order, action="arrive", note=note)
+
+
+def work_order_complete(
+    *, actor: User | None, work_order: WorkOrder, note: str, photos: Sequence = ()
+) -> WorkOrder:
+    return work_order_transition(
+        actor=actor, work_order=work_order, action="complete", note=note, photos=photos
+    )
+
+
+def work_order_return(*, actor: User | None, work_order: WorkOrder, note: str) -> WorkOrder:
+    return work_order_transition(actor=actor, work_order=work_order, action="return", note=note)
+
+
+def open_work_states() -> tuple[str, ...]:
+    return tuple(str(s) for s in OPEN_WORK_STATES)

@@ -1,0 +1,219 @@
+"""Escalation: the chain per event and severity, steps when an alarm stays unacknowledged,
+reminders at the last level, nothing more once acknowledged; alarm assign and comments;
+statistics per rule, zone and severity."""
+
+import datetime as dt
+
+import pytest
+from django.core import mail
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+
+from eventguard.alerts import services as alert_services
+from eventguard.command import services
+from eventguard.command.models import AlarmEscalation, Notification
+from eventguard.command.selectors import alarm_statistics
+from eventguard.core.testing import api_client_for
+
+
+def _chain(world, severity="critical"):
+    return services.escalation_chain_set(
+        actor=world.commander,
+        event=world.event,
+        severity=severity,
+        levels=[
+            {"target": "post_staff", "ack_within_seconds": 60, "remind_every_seconds": 60},
+            {"target": "zone_supervisor", "ack_within_seconds": 60, "remind_every_seconds": 60},
+            {"target": "commander", "ack_within_seconds": 60, "remind_every_seconds": 30},
+        ],
+    )
+
+
+def _timeline(alarm):
+    return [e.action for e in alarm.entries.all()]
+
+
+def test_a_raised_alarm_reaches_the_person_on_post_first(world, trapped):
+    esc = AlarmEscalation.objects.get(alarm=trapped)
+    assert esc.level == 1
+    feed = Notification.objects.filter(event=world.event)
+    assert {n.user for n in feed} == {world.post_a}
+    assert "Trapped" in feed.get().title or trapped.rule.name in feed.get().title
+    assert [m.to for m in mail.outbox] == [[world.post_a.email]]  # critical: e-mail by default
+
+
+def test_an_unacknowledged_alarm_climbs_the_chain_then_keeps_reminding(world, report):
+    _chain(world)
+    from eventguard.alerts.models import Alarm
+    from eventguard.telemetry.testing import elevator
+
+    report(world.device_a, elevator(1, fault="trapped_away_from_floor"))
+    alarm = Alarm.objects.get(rule__code="lift-trapped")
+    start = timezone.now()
+    assert services.escalations_due(now=start + dt.timedelta(seconds=30)) == 0  # not yet due
+
+    services.escalations_due(now=start + dt.timedelta(seconds=61))
+    assert AlarmEscalation.objects.get(alarm=alarm).level == 2
+    users = set(Notification.objects.filter(kind="alarm.escalated").values_list("user", flat=True))
+    assert users == {world.sup_a.pk}  # the supervisor of hall A, not of hall B
+
+    services.escalations_due(now=start + dt.timedelta(seconds=122))
+    services.escalations_due(now=start + dt.timedelta(seconds=153))
+    services.escalations_due(now=start + dt.timedelta(seconds=184))
+    esc = AlarmEscalation.objects.get(alarm=alarm)
+    assert esc.level == 3 and esc.reminders == 2
+    reminded = Notification.objects.filter(kind="alarm.reminder", user=world.commander)
+    assert reminded.count() == 2 and reminded.first().title.startswith("Reminder:")
+    actions = _timeline(alarm)
+    assert actions.count("notified") == 1
+    assert actions.count("escalated") == 2 and actions.count("reminded") == 2
+    escalated = alarm.entries.filter(action="escalated").last()
+    assert escalated.details["to"] == [world.commander.username]
+
+    alert_services.alarm_acknowledge(actor=world.commander, alarm=alarm)
+    services.escalations_due(now=start + dt.timedelta(hours=1))
+    assert AlarmEscalation.objects.get(alarm=alarm).finished
+    assert Notification.objects.filter(kind="alarm.reminder").count() == 2
+
+
+def test_two_workers_taking_the_same_step_take_it_once(world, trapped):
+    later = timezone.now() + dt.timedelta(minutes=10)
+    services.escalations_due(now=later, limit=1)
+    level = AlarmEscalation.objects.get(alarm=trapped).level
+    assert level == 2
+    assert services.alarm_escalation_start(alarm_id=trapped.pk) is False  # already started
+    assert AlarmEscalation.objects.filter(alarm=trapped).count() == 1
+
+
+def test_alarms_raised_without_a_listener_are_adopted_by_the_timer(world, trapped):
+    AlarmEscalation.objects.all().delete()
+    assert services.escalations_adopt() == 1
+    assert AlarmEscalation.objects.get(alarm=trapped).level == 1
+
+
+def test_a_chain_refuses_unknown_targets_and_too_short_times(world):
+    with pytest.raises(ValidationError) as info:
+        services.escalation_chain_set(
+            actor=world.commander,
+            event=world.event,
+            severity="major",
+            levels=[{"target": "mayor", "ack_within_seconds": 60}],
+        )
+    assert "Level 1" in str(info.value)
+    with pytest.raises(ValidationError):
+        services.escalation_chain_set(
+            actor=world.commander,
+            event=world.event,
+            severity="major",
+            levels=[{"target": "commander", "ack_within_seconds": 1}],
+        )
+    with pytest.raises(PermissionDenied):
+        _chain_by(world.post_a, world)
+
+
+def _chain_by(actor, world):
+    return services.escalation_chain_set(
+        actor=actor, event=world.event, severity="major", levels=[{"target": "commander"}]
+    )
+
+
+def test_preferences_choose_what_reaches_a_person(world, report):
+    services.notification_preference_set(
+        actor=world.post_a, event=world.event, channel="email", enabled=False
+    )
+    services.notification_preference_set(
+        actor=world.post_a, event=world.event, channel="feed", severities=["warning"]
+    )
+    from eventguard.telemetry.testing import elevator
+
+    report(world.device_a, elevator(1, fault="trapped_away_from_floor"))
+    assert not Notification.objects.filter(user=world.post_a).exists()
+    assert mail.outbox == []
+    with pytest.raises(ValidationError):
+        services.notification_preference_set(actor=world.post_a, event=world.event, channel="pager")
+
+
+def test_assign_and_comment_appear_on_the_timeline(world, trapped):
+    alert_services.alarm_assign(actor=world.commander, alarm=trapped, assignee=world.post_a2)
+    alert_services.alarm_comment(actor=world.post_a2, alarm=trapped, text="going up now")
+    trapped.refresh_from_db()
+    assert trapped.assignee == world.post_a2
+    entries = list(trapped.entries.filter(action__in=["assigned", "commented"]))
+    assert [(e.action, e.actor) for e in entries] == [
+        ("assigned", world.commander),
+        ("commented", world.post_a2),
+    ]
+    assert entries[1].note == "going up now"
+
+
+def test_an_alarm_is_not_assigned_to_someone_who_cannot_see_it(world, trapped):
+    with pytest.raises(ValidationError) as info:
+        alert_services.alarm_assign(actor=world.commander, alarm=trapped, assignee=world.post_b)
+    assert "may not see" in str(info.value)
+    with pytest.raises(ValidationError):
+        alert_services.alarm_comment(actor=world.post_a, alarm=trapped, text="   ")
+    with pytest.raises(PermissionDenied):
+        alert_services.alarm_comment(actor=world.auditor, alarm=trapped, text="hello")
+
+
+def test_assign_and_comment_through_the_api(world, trapped):
+    client, headers = api_client_for(world.commander)
+    r = client.post(
+        f"/api/alarms/{trapped.pk}/assign",
+        {"assignee": world.post_a2.username},
+        content_type="application/json",
+        **headers,
+    )
+    assert r.status_code == 200, r.content
+    assert r.json()["assignee"] == world.post_a2.username
+    assert r.json()["timeline"][-1]["action"] == "assigned"
+    r = client.post(
+        f"/api/alarms/{trapped.pk}/comments",
+        {"text": "lift B crew informed"},
+        content_type="application/json",
+        **headers,
+    )
+    assert r.status_code == 201 and r.json()["note"] == "lift B crew informed"
+    r = client.post(
+        f"/api/alarms/{trapped.pk}/assign",
+        {"assignee": "nobody-here"},
+        content_type="application/json",
+        **headers,
+    )
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "assignee"
+    other, other_headers = api_client_for(world.post_b)
+    r = other.post(
+        f"/api/alarms/{trapped.pk}/comments",
+        {"text": "x"},
+        content_type="application/json",
+        **other_headers,
+    )
+    assert r.status_code == 404
+
+
+def test_statistics_per_rule_zone_and_severity(world, trapped, report):
+    alert_services.alarm_acknowledge(actor=world.commander, alarm=trapped)
+    alert_services.alarm_clear(actor=world.commander, alarm=trapped, note="released")
+    from eventguard.telemetry.testing import elevator
+
+    report(world.device_b, elevator(1, fault="trapped_away_from_floor"))
+    by_severity = alarm_statistics(user=world.commander, event=world.event, by="severity")
+    assert by_severity == [
+        {
+            "key": "critical",
+            "label": "critical",
+            "count": 2,
+            "open": 1,
+            "mean_seconds_to_acknowledge": by_severity[0]["mean_seconds_to_acknowledge"],
+            "mean_seconds_to_clear": by_severity[0]["mean_seconds_to_clear"],
+        }
+    ]
+    assert by_severity[0]["mean_seconds_to_acknowledge"] >= 0
+    by_zone = alarm_statistics(user=world.commander, event=world.event, by="zone")
+    assert sorted(r["key"] for r in by_zone) == sorted([str(world.zone_a.pk), str(world.zone_b.pk)])
+    # what the supervisor of hall B counts is hall B only
+    mine = alarm_statistics(user=world.sup_b, event=world.event, by="rule")
+    assert [(r["key"], r["count"], r["open"]) for r in mine] == [("lift-trapped", 1, 1)]
+    client, headers = api_client_for(world.commander)
+    r = client.get(f"/api/alarm-statistics?event={world.event.code}&by=zone", **headers)
+    assert r.status_code == 200 and len(r.json()) == 2

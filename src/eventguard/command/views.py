@@ -1,0 +1,200 @@
+"""The unified-command pages: work orders, the dispatch form, the command dashboard and its
+live data, the in-app feed as server-sent events.
+
+Thin views: parse, call one selector or service, render."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import JsonResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from eventguard.alerts.forms import parse_filters
+from eventguard.alerts.selectors import alarm_detail_queryset, person_in_event
+from eventguard.core.access import get_scoped_or_404
+from eventguard.core.servicekit import error_dict
+from eventguard.core.web import add_service_errors, event_view
+
+from . import dashboard, selectors, services
+from .forms import DispatchForm, StepForm
+
+PAGE_SIZE = 50
+
+
+def _refuse(request, exc: Exception) -> None:
+    if isinstance(exc, ValidationError):
+        for msgs in error_dict(exc).values():
+            for message in msgs:
+                messages.error(request, message)
+    else:
+        messages.error(request, str(exc))
+
+
+@event_view
+def work_order_list(request, event):
+    filters, filter_errors = parse_filters(selectors.WorkOrderFilters, request.GET)
+    orders = selectors.work_order_list(user=request.user, event=event, filters=filters)
+    page = Paginator(orders, PAGE_SIZE).get_page(request.GET.get("page"))
+    now = timezone.now()
+    for work in page:
+        work.overdue = selectors.is_overdue(work, now)
+        work.age = (work.finished_at or now) - work.dispatched_at
+    return render(
+        request,
+        "command/work_order_list.html",
+        {"event": event, "page": page, "filters": filters, "filter_errors": filter_errors},
+    )
+
+
+@event_view
+def work_order_detail(request, event, pk: int):
+    work = get_scoped_or_404(
+        request.user, selectors.work_order_detail_queryset(request.user), event=event, pk=pk
+    )
+    work.overdue = selectors.is_overdue(work)
+    return render(
+        request,
+        "command/work_order_detail.html",
+        {
+            "event": event,
+            "work": work,
+            "actions": services.actions_for(request.user, work),
+            "form": StepForm(),
+        },
+    )
+
+
+@event_view
+@require_POST
+def work_order_step(request, event, pk: int, action: str):
+    work = get_scoped_or_404(
+        request.user, selectors.work_order_detail_queryset(request.user), event=event, pk=pk
+    )
+    form = StepForm(request.POST, request.FILES)
+    form.is_valid()
+    try:
+        services.work_order_transition(
+            actor=request.user,
+            work_order=work,
+            action=action,
+            note=form.cleaned_data.get("note", ""),
+            photos=request.FILES.getlist("photos"),
+        )
+    except (ValidationError, PermissionDenied) as exc:
+        _refuse(request, exc)
+    return redirect("command:work_order_detail", event.code, work.pk)
+
+
+@event_view
+def work_order_dispatch(request, event, alarm_pk: int):
+    alarm = get_scoped_or_404(
+        request.user, alarm_detail_queryset(request.user), event=event, pk=alarm_pk
+    )
+    suggested = selectors.on_post_now(alarm)
+    form = DispatchForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            assignee = (
+                person_in_event(event, data["assignee"].strip())
+                if data["assignee"].strip()
+                else None
+            )
+            work = services.work_order_dispatch(
+                actor=request.user,
+                alarm=alarm,
+                assignee=assignee,
+                deadline=timezone.now() + dt.timedelta(minutes=data["deadline_minutes"]),
+                instructions=data["instructions"],
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("Work order %(id)s dispatched.") % {"id": work.pk})
+            return redirect("alerts:alarm_detail", event.code, alarm.pk)
+    return render(
+        request,
+        "command/dispatch.html",
+        {"event": event, "alarm": alarm, "form": form, "suggested": suggested},
+    )
+
+
+# ---------------------------------------------------------------- dashboard and feed
+
+
+@event_view
+def dashboard_page(request, event):
+    return render(
+        request,
+        "command/dashboard.html",
+        {"event": event, "live_url": reverse("command:dashboard_data", args=[event.code])},
+    )
+
+
+@event_view
+def dashboard_data(request, event):
+    return JsonResponse(dashboard.snapshot(user=request.user, event=event))
+
+
+FEED_SECONDS = 25
+
+
+@event_view
+def feed_stream(request, event):
+    """The person's feed as server-sent events; the browser reconnects by itself and says
+    where it stopped (``Last-Event-ID``)."""
+    try:
+        after = int(request.headers.get("Last-Event-ID") or request.GET.get("after") or 0)
+    except ValueError:
+        after = 0
+    user = request.user
+
+    def events():
+        nonlocal after
+        yield "retry: 1000\n\n"
+        ends = time.monotonic() + FEED_SECONDS
+        while time.monotonic() < ends:
+            for item in selectors.feed(user=user, event=event, after=after):
+                after = item.pk
+                data = {
+                    "id": item.pk,
+                    "kind": item.kind,
+                    "severity": item.severity,
+                    "title": item.title,
+                    "body": item.body,
+                    "url": item.url,
+                    "at": item.created_at.isoformat(),
+                }
+                yield f"id: {item.pk}\nevent: notification\ndata: {json.dumps(data)}\n\n"
+            time.sleep(1.0)
+            yield ": keep-alive\n\n"
+
+    response = StreamingHttpResponse(events(), content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    return response
+
+
+@event_view
+def feed_page(request, event):
+    return render(
+        request,
+        "command/feed.html",
+        {
+            "event": event,
+            "items": list(reversed(selectors.feed(user=request.user, event=event))),
+            "stream_url": reverse("command:feed_stream", args=[event.code]),
+        },
+    )
