@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from django.http import HttpRequest
-from ninja import Query, Router
+from ninja import Query, Router, Status
 
 from eventguard.core import selectors as core_selectors
 from eventguard.core.access import get_scoped_or_404
@@ -117,7 +117,7 @@ def alarm_comment(request, alarm_id: int, payload: CommentIn):
     entry = services.alarm_comment(
         actor=request.user, alarm=_alarm(request, alarm_id), text=payload.text
     )
-    return 201, entry
+    return Status(201, entry)
 
 
 @router.get("/rule-kinds", response={200: list[RuleKindOut], **ERRORS}, summary="Kinds of rule")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from django.http import HttpRequest
-from ninja import Query, Router
+from ninja import Query, Router, Status
 
 from eventguard.alerts import selectors as alert_selectors
 from eventguard.core import selectors as core_selectors
@@ -98,7 +98,7 @@ def work_order_dispatch(request, payload: WorkOrderIn):
         instructions=payload.instructions,
         title=payload.title,
     )
-    return 201, _work(request, work.pk)
+    return Status(201, _work(request, work.pk))
 
 
 @router.get(
@@ -203,9 +203,10 @@ def webhook_list(request, event: EventCode):
 def webhook_create(request, event: EventCode, payload: WebhookIn):
     """The answer carries the signing secret: each body is signed
     ``X-EventGuard-Signature: sha256=<HMAC-SHA256(secret, body) in hex>``."""
-    return 201, services.webhook_create(
+    hook = services.webhook_create(
         actor=request.user, event=_event(request, event), **payload.dict()
     )
+    return Status(201, hook)
 
 
 @router.get(

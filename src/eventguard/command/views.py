@@ -177,7 +177,8 @@ def feed_stream(request, event):
                     "url": item.url,
                     "at": item.created_at.isoformat(),
                 }
-                yield f"id: {item.pk}\nevent: notification\ndata: {json.dumps(data)}\n\n"
+                body = json.dumps(data, ensure_ascii=False)
+                yield f"id: {item.pk}\nevent: notification\ndata: {body}\n\n"
             time.sleep(1.0)
             yield ": keep-alive\n\n"
 
