@@ -254,7 +254,7 @@ def alarm_escalation_start(*, alarm_id: int, now: dt.datetime | None = None) -> 
     now = now or timezone.now()
     with transaction.atomic():
         alarm = (
-            Alarm.objects.select_for_update()
+            Alarm.objects.select_for_update(of=("self",))
             .select_related("rule", "event", "zone")
             .filter(pk=alarm_id)
             .first()
