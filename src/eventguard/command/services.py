@@ -17,6 +17,7 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from eventguard.alerts.models import Alarm, AlarmEntry, AlarmState, Severity
 from eventguard.alerts.services import alarm_timeline_add
@@ -648,10 +649,10 @@ _ENTRY = {
     "return": (WorkOrderEntry.Action.RETURNED, AlarmEntry.Action.WORK_RETURNED, "finished_at"),
 }
 _NEEDS = {
-    "arrive": _("it must be accepted first"),
-    "complete": _("the assignee must be on site first"),
-    "accept": _("only a dispatched work order can be accepted"),
-    "return": _("it is already finished"),
+    "arrive": gettext_lazy("it must be accepted first"),
+    "complete": gettext_lazy("the assignee must be on site first"),
+    "accept": gettext_lazy("only a dispatched work order can be accepted"),
+    "return": gettext_lazy("it is already finished"),
 }
 
 

@@ -5,10 +5,12 @@ Thin views: parse, call one selector or service, render."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import time
 
+from asgiref.sync import sync_to_async
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -161,12 +163,14 @@ def feed_stream(request, event):
         after = 0
     user = request.user
 
-    def events():
+    async def events():
+        # An asynchronous stream: under the ASGI server each line leaves as it is written.
         nonlocal after
         yield "retry: 1000\n\n"
         ends = time.monotonic() + FEED_SECONDS
+        read = sync_to_async(selectors.feed, thread_sensitive=True)
         while time.monotonic() < ends:
-            for item in selectors.feed(user=user, event=event, after=after):
+            for item in await read(user=user, event=event, after=after):
                 after = item.pk
                 data = {
                     "id": item.pk,
@@ -179,7 +183,7 @@ def feed_stream(request, event):
                 }
                 body = json.dumps(data, ensure_ascii=False)
                 yield f"id: {item.pk}\nevent: notification\ndata: {body}\n\n"
-            time.sleep(1.0)
+            await asyncio.sleep(1.0)
             yield ": keep-alive\n\n"
 
     response = StreamingHttpResponse(events(), content_type="text/event-stream")

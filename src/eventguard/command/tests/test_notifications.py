@@ -162,13 +162,23 @@ def test_preferences_through_the_api(world):
     assert [p["channel"] for p in r.json()] == ["email"]
 
 
+def _read(response) -> str:
+    """The whole of a (short) event stream, read as the ASGI server reads it."""
+    from asgiref.sync import async_to_sync
+
+    async def collect():
+        return b"".join([chunk async for chunk in response.streaming_content])
+
+    return async_to_sync(collect)().decode()
+
+
 def test_the_feed_streams_new_notifications_as_server_sent_events(world, trapped, monkeypatch):
     from eventguard.command import views
 
     monkeypatch.setattr(views, "FEED_SECONDS", 0.1)
     response = client_for(world.post_a).get(f"/e/{world.event.code}/feed/stream/")
     assert response["Content-Type"] == "text/event-stream"
-    text = b"".join(response.streaming_content).decode()
+    text = _read(response)
     note = Notification.objects.get(user=world.post_a)
     assert f"id: {note.pk}\nevent: notification\n" in text
     assert trapped.subject_name in text
@@ -176,7 +186,7 @@ def test_the_feed_streams_new_notifications_as_server_sent_events(world, trapped
     again = client_for(world.post_a).get(
         f"/e/{world.event.code}/feed/stream/", HTTP_LAST_EVENT_ID=str(note.pk)
     )
-    assert "event: notification" not in b"".join(again.streaming_content).decode()
+    assert "event: notification" not in _read(again)
     r = client_for(world.post_a).get(f"/api/notifications?event={world.event.code}")
     assert r.status_code in (200, 401)
 

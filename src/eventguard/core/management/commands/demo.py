@@ -17,8 +17,14 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--no-serve", action="store_true", help="prepare the data and stop")
+        parser.add_argument(
+            "--simulate-rate",
+            type=float,
+            default=20.0,
+            help="telemetry messages per second the built-in simulator sends (0: none)",
+        )
 
-    def handle(self, *args, host, port, no_serve, **options):
+    def handle(self, *args, host, port, no_serve, simulate_rate=20.0, **options):
         translation.activate("en")
         self.stdout.write(f"EventGuard demo — data in {settings.HOME}")
         call_command("migrate", interactive=False, verbosity=0)
@@ -37,6 +43,12 @@ class Command(BaseCommand):
         self.stdout.write(f"(saved in {settings.HOME / 'demo-logins.json'})")
         if no_serve:
             return
+        self.stdout.write(f"Command dashboard: {url}e/{DEMO_EVENT}/command/")
+        if simulate_rate > 0:
+            from eventguard.command.simulator import start_in_thread
+
+            start_in_thread(Event.objects.get(code=DEMO_EVENT), rate=simulate_rate)
+            self.stdout.write(f"Simulated telemetry: {simulate_rate:g} messages/s.")
         self.stdout.write("Serving until Ctrl-C.")
         self.stdout.flush() if hasattr(self.stdout, "flush") else None
         serve(host=host, port=port)
