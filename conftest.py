@@ -10,9 +10,7 @@ import os
 import socket
 from urllib.parse import urlsplit
 
-os.environ.setdefault("EVENTGUARD_HOME", os.path.join(os.path.dirname(__file__), ".test-home"))
-
-import pytest  # noqa: E402
+import pytest
 
 pytest_plugins = ["tests.browser.fixtures"]
 

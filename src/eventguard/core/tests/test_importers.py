@@ -126,7 +126,7 @@ def test_headers_may_be_in_chinese_and_gb18030_is_read():
     with override("zh-hans"):
         header = [str(c.label) for c in importers.UNIT_COLUMNS[:2] + importers.UNIT_COLUMNS[3:4]]
     assert header[0] != "Category", "the zh-Hans catalogue translates the column labels"
-    text = ",".join(header) + "\nreception_hotel,丙酒店,%s\n" % credit_code()
+    text = ",".join(header) + f"\nreception_hotel,丙酒店,{credit_code()}\n"
     result = importers.import_units(
         actor=None, event=event, content=text.encode("gb18030"), filename="u.csv", dry_run=False
     )
