@@ -309,11 +309,8 @@ class IngestSink:
         self.event_code = event_code
 
     def __call__(self, messages: list[tuple[str, dict]]) -> None:
-        from django.db import close_old_connections
-
         from eventguard.telemetry import services
 
-        close_old_connections()
         services.telemetry_ingest(
             messages=[
                 services.Inbound(self.event_code, code, body=json.dumps(payload).encode())
@@ -345,9 +342,15 @@ def start_in_thread(event, *, rate: float = 50.0, fault_rate: float = 0.002) -> 
     simulator = Simulator(event_devices(event), rate=rate, fault_rate=fault_rate)
     sink = IngestSink(event_code=event.code)
 
+    def send(messages: list[tuple[str, dict]]) -> None:
+        from django.db import close_old_connections
+
+        close_old_connections()  # a long-lived thread: drop a connection that broke
+        sink(messages)
+
     def run():
         try:
-            simulator.run(sink, stop=stop)
+            simulator.run(send, stop=stop)
         finally:
             sink.close()
 

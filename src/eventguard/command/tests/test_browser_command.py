@@ -115,10 +115,8 @@ def test_a_trapped_passenger_from_mqtt_to_done_on_the_dashboard(
 
     topic = f"{worker}/{event.code}/devices/{device.code}/telemetry"
     _publish(mqtt_url, topic, elevator(int(time.time() * 1000), fault="trapped_away_from_floor"))
-    published = time.monotonic()
     row = page.locator("#dash-alarms li[data-alarm]").filter(has_text=lift.code)
-    expect(row).to_be_visible(timeout=2000)
-    assert time.monotonic() - published < 2.0
+    expect(row).to_be_visible(timeout=2000)  # the promise: within 2 seconds
     expect(page.locator(f'.eq[data-equipment="{lift.pk}"]')).to_have_attribute(
         "data-status", "fault"
     )
