@@ -177,7 +177,7 @@ class Simulator:
         }
 
     def _camera(self, d: SimDevice) -> dict:
-        if self.rng.random() < self.fault_rate * 5:
+        if self.rng.random() < self.fault_rate:
             self.stats.faults += 1
             return {
                 "kind": "camera.event",
