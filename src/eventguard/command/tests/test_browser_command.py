@@ -102,7 +102,7 @@ def _publish(mqtt_url: str, topic: str, payload: dict) -> None:
 
 
 def test_a_trapped_passenger_from_mqtt_to_done_on_the_dashboard(
-    page, new_context, scenario_lift, worker, mqtt_url, screenshot
+    page, new_context, phone_viewport, scenario_lift, worker, mqtt_url, screenshot
 ):
     from eventguard.telemetry.testing import elevator
 
@@ -132,7 +132,7 @@ def test_a_trapped_passenger_from_mqtt_to_done_on_the_dashboard(
     page.get_by_role("button", name="Acknowledge").click()
     expect(page.locator("table.data").last).to_contain_text("Acknowledged")
 
-    staff = new_context().new_page()
+    staff = new_context(**phone_viewport).new_page()  # the post staff's phone
     log_in(staff, post.username)
     staff.goto(f"/e/{event.code}/work-orders/?mine=true")
     staff.get_by_role("link", name=lift.code).first.click()
