@@ -29,3 +29,27 @@ class StepForm(forms.Form):
         required=False,
         widget=forms.ClearableFileInput(attrs={"accept": "image/*", "capture": "environment"}),
     )
+
+
+class PreferenceForm(forms.Form):
+    """One channel's choice; empty lists mean every severity or domain."""
+
+    enabled = forms.BooleanField(label=_("Send to me on this channel"), required=False)
+    severities = forms.MultipleChoiceField(
+        label=_("Severities (none ticked: all)"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    domains = forms.MultipleChoiceField(
+        label=_("Domains (none ticked: all)"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args, **kwargs):
+        from eventguard.alerts.models import Severity
+        from eventguard.core.models import Domain
+
+        super().__init__(*args, **kwargs)
+        self.fields["severities"].choices = Severity.choices
+        self.fields["domains"].choices = [c for c in Domain.choices if c[0] != "audit"]

@@ -18,3 +18,10 @@ register_menu(
     domain="monitoring",
     order=71,
 )
+register_menu(
+    "command.feed",
+    label=_("My notifications"),
+    url_name="command:feed",
+    domain="monitoring",
+    order=69,
+)

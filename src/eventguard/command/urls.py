@@ -8,6 +8,7 @@ urlpatterns = [
     path("e/<slug:event_code>/command/", views.dashboard_page, name="dashboard"),
     path("e/<slug:event_code>/command/live/", views.dashboard_data, name="dashboard_data"),
     path("e/<slug:event_code>/feed/", views.feed_page, name="feed"),
+    path("e/<slug:event_code>/feed/settings/", views.preferences_page, name="preferences"),
     path("e/<slug:event_code>/feed/stream/", views.feed_stream, name="feed_stream"),
     path("e/<slug:event_code>/work-orders/", views.work_order_list, name="work_order_list"),
     path(

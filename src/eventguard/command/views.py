@@ -28,7 +28,8 @@ from eventguard.core.servicekit import error_dict
 from eventguard.core.web import add_service_errors, event_view
 
 from . import dashboard, selectors, services
-from .forms import DispatchForm, StepForm
+from .forms import DispatchForm, PreferenceForm, StepForm
+from .models import Channel
 
 PAGE_SIZE = 50
 
@@ -202,4 +203,37 @@ def feed_page(request, event):
             "items": list(reversed(selectors.feed(user=request.user, event=event))),
             "stream_url": reverse("command:feed_stream", args=[event.code]),
         },
+    )
+
+
+@event_view
+def preferences_page(request, event):
+    """The person's own choice, channel by channel, of what reaches them."""
+    current = {p.channel: p for p in selectors.preferences(user=request.user, event=event)}
+    forms = []
+    for channel, label in Channel.choices:
+        pref = current.get(channel)
+        initial = (
+            {"enabled": pref.enabled, "severities": pref.severities, "domains": pref.domains}
+            if pref
+            else {"enabled": True}
+        )
+        data = request.POST if request.method == "POST" else None
+        forms.append((channel, label, PreferenceForm(data, prefix=channel, initial=initial)))
+    if request.method == "POST" and all(f.is_valid() for _c, _l, f in forms):
+        try:
+            for channel, _label, form in forms:
+                services.notification_preference_set(
+                    actor=request.user, event=event, channel=channel, **form.cleaned_data
+                )
+        except (ValidationError, PermissionDenied) as exc:
+            _refuse(request, exc)
+        else:
+            messages.success(request, _("Your notification settings are saved."))
+            return redirect("command:preferences", event.code)
+    chains = selectors.escalation_chains(user=request.user, event=event)
+    return render(
+        request,
+        "command/preferences.html",
+        {"event": event, "forms": forms, "chains": chains},
     )

@@ -205,3 +205,27 @@ def test_the_dashboard_shows_the_alarm_the_lift_in_fault_and_figures(world, trap
     hall_b = client_for(world.sup_b).get(f"/e/{world.event.code}/command/live/").json()
     assert hall_b["alarms"] == []
     assert client_for(world.post_a).get("/e/no-such-event/command/live/").status_code == 404
+
+
+def test_a_person_chooses_their_notifications_on_a_page(world):
+    client = client_for(world.post_a)
+    page = client.get(f"/e/{world.event.code}/feed/settings/")
+    assert page.status_code == 200 and "Escalation chain" in page.content.decode()
+    r = client.post(
+        f"/e/{world.event.code}/feed/settings/",
+        {
+            "feed-enabled": "on",
+            "feed-severities": ["critical", "major"],
+            "email-domains": ["equipment"],
+        },
+    )
+    assert r.status_code == 302
+    prefs = {p.channel: p for p in services_prefs(world)}
+    assert prefs["feed"].enabled and prefs["feed"].severities == ["critical", "major"]
+    assert not prefs["email"].enabled and prefs["email"].domains == ["equipment"]
+
+
+def services_prefs(world):
+    from eventguard.command.selectors import preferences
+
+    return preferences(user=world.post_a, event=world.event)
