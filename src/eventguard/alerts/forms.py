@@ -114,6 +114,18 @@ class ClearForm(forms.Form):
     note = forms.CharField(label=_("Why is it cleared?"), widget=forms.Textarea(attrs={"rows": 2}))
 
 
+class AssignForm(forms.Form):
+    assignee = forms.CharField(
+        label=_("Assign to (username)"),
+        required=False,
+        help_text=_("Empty to take the alarm back."),
+    )
+
+
+class CommentForm(forms.Form):
+    text = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 2}))
+
+
 def parse_filters(schema, query):
     """The filters of a query string through the FilterSchema the API uses; a value that
     does not parse is dropped and named."""

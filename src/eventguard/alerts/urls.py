@@ -13,6 +13,8 @@ urlpatterns = [
         name="alarm_acknowledge",
     ),
     path("e/<slug:event_code>/alarms/<int:pk>/clear/", views.alarm_clear, name="alarm_clear"),
+    path("e/<slug:event_code>/alarms/<int:pk>/assign/", views.alarm_assign, name="alarm_assign"),
+    path("e/<slug:event_code>/alarms/<int:pk>/comment/", views.alarm_comment, name="alarm_comment"),
     path("e/<slug:event_code>/rules/", views.rule_list, name="rule_list"),
     path(
         "e/<slug:event_code>/rules/install-defaults/",

@@ -20,7 +20,7 @@ from eventguard.core.servicekit import error_dict
 from eventguard.core.web import add_service_errors, event_view
 
 from . import selectors, services
-from .forms import AcknowledgeForm, ClearForm, RuleForm, parse_filters
+from .forms import AcknowledgeForm, AssignForm, ClearForm, CommentForm, RuleForm, parse_filters
 from .models import AlarmState, Rule, RuleKind, Severity, Source
 from .rules import describe_params
 
@@ -88,6 +88,11 @@ def alarm_detail(request, event, pk: int):
             "may_change": access.allows(request.user, CHANGE, alarm),
             "ack_form": AcknowledgeForm(),
             "clear_form": ClearForm(),
+            "assign_form": AssignForm(
+                prefix="assign",
+                initial={"assignee": alarm.assignee.get_username() if alarm.assignee_id else ""},
+            ),
+            "comment_form": CommentForm(prefix="comment"),
         },
     )
 
@@ -130,6 +135,37 @@ def alarm_clear(request, event, pk: int):
             _refuse_message(request, exc)
     else:
         messages.error(request, _("Say why you clear the alarm by hand."))
+    return redirect(reverse("alerts:alarm_detail", args=[event.code, alarm.pk]))
+
+
+@require_POST
+@event_view
+def alarm_assign(request, event, pk: int):
+    alarm = _alarm(request, event, pk)
+    form = AssignForm(request.POST, prefix="assign")
+    form.is_valid()
+    username = (form.cleaned_data.get("assignee") or "").strip()
+    try:
+        assignee = selectors.person_in_event(event, username) if username else None
+        services.alarm_assign(actor=request.user, alarm=alarm, assignee=assignee)
+        messages.success(request, _("Alarm %(id)s assigned.") % {"id": alarm.pk})
+    except (ValidationError, PermissionDenied) as exc:
+        _refuse_message(request, exc)
+    return redirect(reverse("alerts:alarm_detail", args=[event.code, alarm.pk]))
+
+
+@require_POST
+@event_view
+def alarm_comment(request, event, pk: int):
+    alarm = _alarm(request, event, pk)
+    form = CommentForm(request.POST, prefix="comment")
+    form.is_valid()
+    try:
+        services.alarm_comment(
+            actor=request.user, alarm=alarm, text=form.cleaned_data.get("text", "")
+        )
+    except (ValidationError, PermissionDenied) as exc:
+        _refuse_message(request, exc)
     return redirect(reverse("alerts:alarm_detail", args=[event.code, alarm.pk]))
 
 
