@@ -7,6 +7,7 @@ app_name = "command"
 urlpatterns = [
     path("e/<slug:event_code>/command/", views.dashboard_page, name="dashboard"),
     path("e/<slug:event_code>/command/live/", views.dashboard_data, name="dashboard_data"),
+    path("e/<slug:event_code>/command/statistics/", views.statistics_page, name="statistics"),
     path("e/<slug:event_code>/feed/", views.feed_page, name="feed"),
     path("e/<slug:event_code>/feed/settings/", views.preferences_page, name="preferences"),
     path("e/<slug:event_code>/feed/stream/", views.feed_stream, name="feed_stream"),

@@ -237,3 +237,20 @@ def preferences_page(request, event):
         "command/preferences.html",
         {"event": event, "forms": forms, "chains": chains},
     )
+
+
+@event_view
+def statistics_page(request, event):
+    by = request.GET.get("by", "severity")
+    if by not in selectors.STAT_GROUPS:
+        by = "severity"
+    return render(
+        request,
+        "command/statistics.html",
+        {
+            "event": event,
+            "by": by,
+            "groups": [("severity", _("Severity")), ("rule", _("Rule")), ("zone", _("Zone"))],
+            "rows": selectors.alarm_statistics(user=request.user, event=event, by=by),
+        },
+    )

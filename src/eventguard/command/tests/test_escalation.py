@@ -217,3 +217,14 @@ def test_statistics_per_rule_zone_and_severity(world, trapped, report):
     client, headers = api_client_for(world.commander)
     r = client.get(f"/api/alarm-statistics?event={world.event.code}&by=zone", **headers)
     assert r.status_code == 200 and len(r.json()) == 2
+
+
+def test_the_statistics_page_lists_each_group_and_links_to_its_alarms(world, trapped):
+    from eventguard.core.testing import client_for
+
+    client = client_for(world.commander)
+    page = client.get(f"/e/{world.event.code}/command/statistics/?by=rule").content.decode()
+    assert trapped.rule.name_zh in page or trapped.rule.name in page
+    assert "?rule=lift-trapped" in page
+    page = client.get(f"/e/{world.event.code}/command/statistics/?by=nonsense")
+    assert page.status_code == 200 and "?severity=critical" in page.content.decode()
