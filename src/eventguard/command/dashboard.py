@@ -112,7 +112,9 @@ def _funnel(event: Event) -> list[dict]:
     ]
 
 
-def snapshot(*, user: User, event: Event) -> dict:
+def snapshot(*, user: User, event: Event, with_figures: bool = True) -> dict:
+    """The dashboard's data; ``with_figures=False`` leaves out the figures report and the
+    funnel (they change slowly and cost the most: the page asks for them every tenth time)."""
     from eventguard.telemetry.models import Device
 
     now = timezone.now()
@@ -134,12 +136,14 @@ def snapshot(*, user: User, event: Event) -> dict:
         }
         for a in selectors.live_alarms(user=user, event=event)
     ]
-    report = figures_report(event)
-    figures = [
-        {"key": key, "label": f["label"], "value": f["value"], "url": f["records_url"]}
-        for key, f in report["figures"].items()
-        if key.startswith(KEY_FIGURE_PREFIXES)
-    ]
+    figures = None
+    if with_figures:
+        report = figures_report(event)
+        figures = [
+            {"key": key, "label": f["label"], "value": f["value"], "url": f["records_url"]}
+            for key, f in report["figures"].items()
+            if key.startswith(KEY_FIGURE_PREFIXES)
+        ]
     offline = [
         {
             "code": d.code,
@@ -156,7 +160,7 @@ def snapshot(*, user: User, event: Event) -> dict:
         "at": now.isoformat(),
         "alarms": alarms,
         "halls": _equipment_status(user, event, now),
-        "funnel": _funnel(event),
+        "funnel": _funnel(event) if with_figures else None,
         "figures": figures,
         "offline": offline,
         "work_orders": {

@@ -148,7 +148,10 @@ def dashboard_page(request, event):
 
 @event_view
 def dashboard_data(request, event):
-    return JsonResponse(dashboard.snapshot(user=request.user, event=event))
+    with_figures = request.GET.get("figures", "1") != "0"
+    return JsonResponse(
+        dashboard.snapshot(user=request.user, event=event, with_figures=with_figures)
+    )
 
 
 FEED_SECONDS = 25

@@ -229,3 +229,9 @@ def services_prefs(world):
     from eventguard.command.selectors import preferences
 
     return preferences(user=world.post_a, event=world.event)
+
+
+def test_the_dashboard_leaves_out_the_slow_figures_when_asked(world, trapped):
+    data = client_for(world.commander).get(f"/e/{world.event.code}/command/live/?figures=0").json()
+    assert data["figures"] is None and data["funnel"] is None
+    assert [a["id"] for a in data["alarms"]] == [trapped.pk]
