@@ -86,8 +86,8 @@ def alarm_detail(request, event, pk: int):
             "alarm": alarm,
             "timeline": alarm.entries.all(),
             "may_change": access.allows(request.user, CHANGE, alarm),
-            "ack_form": AcknowledgeForm(),
-            "clear_form": ClearForm(),
+            "ack_form": AcknowledgeForm(auto_id="ack_%s"),
+            "clear_form": ClearForm(auto_id="clear_%s"),
             "assign_form": AssignForm(
                 prefix="assign",
                 initial={"assignee": alarm.assignee.get_username() if alarm.assignee_id else ""},
