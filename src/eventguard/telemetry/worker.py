@@ -63,7 +63,9 @@ class WorkerConfig:
 
     @property
     def subscription(self) -> str:
-        return f"$share/{self.share_group}/{self.topic_root}/+/devices/+/telemetry"
+        topics = f"{self.topic_root}/+/devices/+/telemetry"
+        # No group: a plain subscription, for one worker (see docs/telemetry.md on restarts).
+        return f"$share/{self.share_group}/{topics}" if self.share_group else topics
 
 
 def default_client_id() -> str:

@@ -18,7 +18,10 @@ class Command(BaseCommand):
             "--client-id", help="the worker's MQTT client id: its persistent session"
         )
         parser.add_argument("--topic-root", help="topic root (default: eventguard)")
-        parser.add_argument("--share-group", help="shared-subscription group")
+        parser.add_argument(
+            "--share-group",
+            help="shared-subscription group (default: eventguard); empty: a plain subscription",
+        )
         parser.add_argument("--batch-size", type=int, default=1000)
         parser.add_argument(
             "--linger-ms", type=float, default=5.0, help="wait for more messages once one is in"
