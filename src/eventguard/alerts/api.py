@@ -164,7 +164,7 @@ def rule_create(request, payload: RuleIn):
         severity=payload.severity.value,
         **fields,
     )
-    return 201, rule
+    return Status(201, rule)
 
 
 @router.get("/rules/{rule_id}", response={200: RuleOut, **ERRORS}, summary="One rule")

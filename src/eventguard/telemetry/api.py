@@ -13,7 +13,7 @@ from typing import Annotated
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Query, Router
+from ninja import Query, Router, Status
 from ninja.security import HttpBasicAuth
 
 from eventguard.core import selectors as core_selectors
@@ -163,7 +163,7 @@ def device_create(request, payload: DeviceIn):
         name=payload.name,
         offline_after=payload.offline_after,
     )
-    return 201, {"device": device, "secret": secret}
+    return Status(201, {"device": device, "secret": secret})
 
 
 @router.get("/devices/{device_id}", response={200: DeviceOut, **ERRORS}, summary="One device")

@@ -27,13 +27,16 @@ class Command(BaseCommand):
         if options["format"] == "json":
             self.stdout.write(json.dumps(stats, ensure_ascii=False, indent=2))
             return
-        self.stdout.write(f"{event.code}  {stats['generated_at']}")
-        self.stdout.write(f"{_('stored'):<28} {stats['stored']:>12}")
+        rows = [(_("stored"), stats["stored"])]
         if "stored_exact" in stats:
-            self.stdout.write(f"{_('stored (rows counted)'):<28} {stats['stored_exact']:>12}")
-        self.stdout.write(f"{_('duplicates dropped'):<28} {stats['duplicates']:>12}")
-        self.stdout.write(f"{_('dead letters'):<28} {stats['dead_letters']['total']:>12}")
-        for reason, n in stats["dead_letters"]["by_reason"].items():
-            self.stdout.write(f"  {reason:<26} {n:>12}")
-        for status, n in stats["devices"].items():
-            self.stdout.write(f"{_('devices') + ' ' + status:<28} {n:>12}")
+            rows.append((_("stored (rows counted)"), stats["stored_exact"]))
+        rows += [
+            (_("duplicates dropped"), stats["duplicates"]),
+            (_("dead letters"), stats["dead_letters"]["total"]),
+        ]
+        rows += [(f"  {reason}", n) for reason, n in stats["dead_letters"]["by_reason"].items()]
+        device_label = _("devices")
+        rows += [(f"{device_label} {status}", n) for status, n in stats["devices"].items()]
+        self.stdout.write(f"{event.code}  {stats['generated_at']}")
+        for label, value in rows:
+            self.stdout.write(f"{label:<28} {value:>12}")

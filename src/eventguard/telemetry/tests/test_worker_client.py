@@ -1,0 +1,114 @@
+"""The worker's lean MQTT receive path reads PUBLISH packets exactly as paho does, and the
+pieces of the worker that need no broker: topics, acknowledgement by connection."""
+
+import struct
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt import _packet
+from paho.mqtt.enums import CallbackAPIVersion
+
+from eventguard.telemetry.worker import (
+    IngestWorker,
+    Received,
+    WorkerConfig,
+    lean_client_class,
+    parse_topic,
+)
+
+
+def publish_packet(topic: bytes, payload: bytes, *, qos: int, mid: int, v5: bool, props=b"\x00"):
+    body = struct.pack("!H", len(topic)) + topic
+    if qos:
+        body += struct.pack("!H", mid)
+    if v5:
+        body += props
+    body += payload
+    return 0x30 | (qos << 1), body
+
+
+class Recorder:
+    def __init__(self, v5: bool):
+        self.messages = []
+        self.client = lean_client_class()(
+            CallbackAPIVersion.VERSION2,
+            client_id="egf-test-lean",
+            protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
+            manual_ack=True,
+        )
+        self.client.on_message = lambda c, u, m: self.messages.append(m)
+
+    def feed(self, command: int, packet: bytes):
+        self.client._in_packet = {"command": command, "packet": bytearray(packet)}
+        return self.client._handle_publish()
+
+
+@pytest.mark.parametrize("v5", [True, False])
+@pytest.mark.parametrize("qos", [0, 1])
+def test_the_lean_path_reads_what_paho_reads(v5, qos):
+    topic = b"eventguard/ciie-2021/devices/lc-17/telemetry"
+    payload = b'{"ts": 1636080000000, "seq": 5, "kind": "temperature", "celsius": -19.5}'
+    command, packet = publish_packet(topic, payload, qos=qos, mid=4242, v5=v5)
+    recorder = Recorder(v5)
+    recorder.feed(command, packet)
+    (message,) = recorder.messages
+    assert isinstance(message, Received)
+    expected = _packet.decode_publish(command, bytes(packet), mqtt.MQTTv5 if v5 else mqtt.MQTTv311)
+    assert message.topic == expected.topic.decode()
+    assert message.payload == expected.payload
+    assert message.mid == expected.mid and message.qos == expected.qos == qos
+
+
+def test_a_publish_with_properties_goes_through_paho_itself():
+    topic = b"eventguard/e/devices/d/telemetry"
+    # a User Property: id 0x26, name "a", value "b"
+    props = bytes([0x26]) + struct.pack("!H", 1) + b"a" + struct.pack("!H", 1) + b"b"
+    command, packet = publish_packet(
+        topic, b"{}", qos=1, mid=7, v5=True, props=bytes([len(props)]) + props
+    )
+    recorder = Recorder(True)
+    recorder.feed(command, packet)
+    (message,) = recorder.messages
+    assert not isinstance(message, Received)
+    assert message.topic == topic.decode() and message.payload == b"{}" and message.mid == 7
+
+
+def test_acknowledgements_of_a_batch_are_one_write_of_puback_packets():
+    recorder = Recorder(True)
+    recorder.client.ack_many([1, 2, 65535])
+    (queued,) = list(recorder.client._out_packet)
+    assert bytes(queued["packet"]) == b"\x40\x02\x00\x01\x40\x02\x00\x02\x40\x02\xff\xff"
+
+
+@pytest.mark.parametrize(
+    "topic, expected",
+    [
+        ("eventguard/ciie-2021/devices/lc-17/telemetry", ("ciie-2021", "lc-17")),
+        ("eventguard/ciie-2021/devices/lc-17/status", None),
+        ("other/ciie-2021/devices/lc-17/telemetry", None),
+        ("eventguard//devices/lc-17/telemetry", None),
+        ("eventguard/ciie-2021/devices/lc-17/telemetry/extra", None),
+    ],
+)
+def test_topics_follow_the_contract(topic, expected):
+    assert parse_topic(topic, "eventguard") == expected
+
+
+def test_messages_taken_before_a_reconnection_are_not_acknowledged_on_the_new_one():
+    worker = IngestWorker(WorkerConfig(url="mqtt://127.0.0.1:1", client_id="egf-test-gen"))
+    acked = []
+    worker.client.ack_many = lambda mids: acked.extend(mids)
+    old = Received(b"t", b"{}", 11, 1, False, False)
+    worker._on_message(worker.client, None, old)
+    worker._generation += 2  # disconnected and connected again
+    new = Received(b"t", b"{}", 12, 1, False, False)
+    worker._on_message(worker.client, None, new)
+    worker._ack(list(worker._inbox))
+    assert acked == [12], "the broker delivers 11 again on the new connection"
+
+
+def test_the_subscription_is_shared_unless_no_group_is_given():
+    config = WorkerConfig(url="mqtt://x", client_id="w", topic_root="eg", share_group="g")
+    assert config.subscription == "$share/g/eg/+/devices/+/telemetry"
+    config.share_group = ""
+    assert config.subscription == "eg/+/devices/+/telemetry"
