@@ -43,12 +43,10 @@ pytestmark = pytest.mark.mqtt
 
 
 @pytest.fixture(scope="module")
-def deployment():
-    from conftest import mqtt_test_url
-
+def deployment(mqtt_url):
     # Outside pytest's own temporary directories, which other test runs may prune.
     base = make_tmp()
-    env = WorkerEnv(base, mqtt_test_url())
+    env = WorkerEnv(base, mqtt_url)
     yield env
     env.close()
     if not os.environ.get("EVENTGUARD_KEEP_TEST_DEPLOYMENT"):
