@@ -62,8 +62,9 @@ COUNTS = {
 
 
 def venue_zones(event: Event) -> list[Zone]:
-    """The zones (second level under the halls) of the scenario's venue, in order."""
-    return list(Zone.objects.filter(event=event, kind="zone").order_by("path"))
+    """The zones (second level under the halls) of the scenario's venue, by code: ids (and so
+    paths) differ between databases, codes do not, and the load must be the same everywhere."""
+    return list(Zone.objects.filter(event=event, kind="zone").order_by("code"))
 
 
 @step(SCENARIO, "registry.event", order=10, label=_("Event, venue and zones"))
@@ -259,7 +260,7 @@ def load_people(ctx: ScenarioContext) -> None:
     from ..models import Unit
 
     event = ctx.event
-    halls = list(Zone.objects.filter(event=event, kind="hall").order_by("path"))
+    halls = list(Zone.objects.filter(event=event, kind="hall").order_by("code"))
     own_unit_categories = {
         "in_venue_food_business": "unit_operator",
         "group_meal_enterprise": "unit_operator",

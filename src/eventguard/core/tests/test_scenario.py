@@ -3,6 +3,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import translation
 
 from eventguard.core.audit import audit_verify
 from eventguard.core.credit_code import credit_code_error
@@ -62,7 +63,7 @@ def test_load_is_deterministic_and_a_rerun_is_a_no_op():
 
 def test_reloading_with_other_values_is_refused():
     scenario_load("ciie-2021", only=["registry"], scale=0.2)
-    with pytest.raises(ValidationError) as info:
+    with pytest.raises(ValidationError) as info, translation.override("en"):
         scenario_load("ciie-2021", only=["registry"], scale=0.4)
     assert "scale 0.2" in info.value.messages[0]
 
