@@ -108,7 +108,7 @@ def rule_create(
 
 def rule_update(*, actor: User | None, rule: Rule, **changes) -> Rule:
     with transaction.atomic():
-        rule = Rule.objects.select_for_update().get(pk=rule.pk)
+        rule = Rule.objects.select_for_update(no_key=True).get(pk=rule.pk)
         require(actor, CHANGE, rule)
         if "params" in changes:
             changes["params"] = clean_params(rule.kind, changes["params"])
@@ -254,7 +254,7 @@ def _alarm_event(alarm: Alarm, name: str, **extra) -> None:
 
 def alarm_acknowledge(*, actor: User | None, alarm: Alarm, note: str = "") -> Alarm:
     with transaction.atomic():
-        alarm = Alarm.objects.select_for_update().get(pk=alarm.pk)
+        alarm = Alarm.objects.select_for_update(no_key=True).get(pk=alarm.pk)
         require(actor, CHANGE, alarm)
         before = snapshot(alarm)
         fields, entry = _transition(
@@ -272,7 +272,7 @@ def alarm_acknowledge(*, actor: User | None, alarm: Alarm, note: str = "") -> Al
 def alarm_clear(*, actor: User | None, alarm: Alarm, note: str) -> Alarm:
     """Clear an alarm by hand; a note saying why is required."""
     with transaction.atomic():
-        alarm = Alarm.objects.select_for_update().get(pk=alarm.pk)
+        alarm = Alarm.objects.select_for_update(no_key=True).get(pk=alarm.pk)
         require(actor, CHANGE, alarm)
         note = (note or "").strip()
         if alarm.is_open and not note:
@@ -320,7 +320,7 @@ def alarms_apply(
         rule_ids = sorted({x.rule_id for x in items})
         rules = {
             r.pk: r
-            for r in Rule.objects.select_for_update()
+            for r in Rule.objects.select_for_update(no_key=True)
             .filter(pk__in=rule_ids)
             .order_by("pk")
             .select_related("event")
@@ -328,7 +328,7 @@ def alarms_apply(
         subject_ids = {x.subject.id for x in items}
         open_alarms = {
             (a.rule_id, a.subject_type, a.subject_id): a
-            for a in Alarm.objects.select_for_update()
+            for a in Alarm.objects.select_for_update(no_key=True)
             .filter(rule_id__in=rule_ids, subject_id__in=subject_ids, state__in=OPEN_STATES)
             .order_by("pk")
         }
@@ -609,7 +609,7 @@ def alarm_assign(
     from eventguard.core.access import VIEW, allows
 
     with transaction.atomic():
-        alarm = Alarm.objects.select_for_update().get(pk=alarm.pk)
+        alarm = Alarm.objects.select_for_update(no_key=True).get(pk=alarm.pk)
         require(actor, CHANGE, alarm)
         if not alarm.is_open:
             raise ValidationError(
@@ -638,7 +638,7 @@ def alarm_assign(
 
 def alarm_comment(*, actor: User | None, alarm: Alarm, text: str) -> AlarmEntry:
     with transaction.atomic():
-        alarm = Alarm.objects.select_for_update().get(pk=alarm.pk)
+        alarm = Alarm.objects.select_for_update(no_key=True).get(pk=alarm.pk)
         require(actor, CHANGE, alarm)
         text = (text or "").strip()
         if not text:

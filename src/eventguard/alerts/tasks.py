@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 def _claim(now: dt.datetime) -> Rule | None:
     return (
         services.timed_rules_due(now)
-        .select_for_update(skip_locked=True)
+        .select_for_update(skip_locked=True, no_key=True)
         .select_related("event")
         .order_by("next_run_at", "pk")
         .first()

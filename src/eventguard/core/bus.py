@@ -38,6 +38,18 @@ def _dispatch(name: str, payload: dict) -> None:
             logger.exception("domain-event handler %r failed for %s", handler, name)
 
 
+dispatch = _dispatch  # for a deliverer that runs the subscribers elsewhere (deliver_with)
+_deliver: Handler | None = None
+
+
+def deliver_with(deliver: Handler | None) -> None:
+    """Let this process hand committed events to ``deliver`` instead of running the
+    subscribers in the committing thread: the ingest worker queues them for a thread of its
+    own, so that its loop never waits for subscribers. None: back to the default."""
+    global _deliver
+    _deliver = deliver
+
+
 def publish(name: str, **payload) -> None:
     """Deliver ``name`` to its subscribers once the current transaction commits."""
-    transaction.on_commit(lambda: _dispatch(name, payload))
+    transaction.on_commit(lambda: (_deliver or _dispatch)(name, payload))

@@ -155,7 +155,7 @@ def lock_devices(ids: Sequence[int]) -> dict[int, dict]:
             text_columns = columns.replace("rule_state", "rule_state::text")
             cursor.execute(
                 f"SELECT {text_columns} FROM {DEVICE_TABLE} "
-                "WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
+                "WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE",
                 [ids],
             )
             rows = cursor.fetchall()

@@ -161,7 +161,7 @@ def devices_register(
 
 def device_update(*, actor: User | None, device: Device, **changes) -> Device:
     with transaction.atomic():
-        device = Device.objects.select_for_update().get(pk=device.pk)
+        device = Device.objects.select_for_update(no_key=True).get(pk=device.pk)
         require(actor, CHANGE, device)
         before = snapshot(device)
         changed = apply_changes(device, changes, editable=DEVICE_EDITABLE)
@@ -179,7 +179,7 @@ def device_update(*, actor: User | None, device: Device, **changes) -> Device:
 def device_attach(*, actor: User | None, device: Device, subject_type: str, subject_id: int):
     """Move a device to another subject (a logger moved to another box)."""
     with transaction.atomic():
-        device = Device.objects.select_for_update().get(pk=device.pk)
+        device = Device.objects.select_for_update(no_key=True).get(pk=device.pk)
         require(actor, CHANGE, device)
         before = snapshot(device)
         _attach(device, subject_type, subject_id)
@@ -197,7 +197,7 @@ def device_attach(*, actor: User | None, device: Device, subject_type: str, subj
 def device_rotate_secret(*, actor: User | None, device: Device) -> tuple[Device, str]:
     """A new secret for the device (the old one stops working); shown this once."""
     with transaction.atomic():
-        device = Device.objects.select_for_update().get(pk=device.pk)
+        device = Device.objects.select_for_update(no_key=True).get(pk=device.pk)
         require(actor, CHANGE, device)
         raw = _new_secret()
         device.secret_digest = secret_digest(raw)
@@ -316,7 +316,7 @@ def _decode(message: Inbound, max_bytes: int) -> tuple[object, str]:
         raise Invalid(Reason.OVERSIZED, f"{len(body)} bytes, more than {max_bytes}")
     try:
         text = body.decode()
-        data = json.loads(text, parse_constant=_refuse_constant)
+        data = _JSON.decode(text)
     except (UnicodeDecodeError, ValueError) as exc:
         raise Invalid(Reason.NOT_JSON, f"not JSON: {exc}"[:200]) from None
     if "\\u0000" in text:
@@ -326,6 +326,10 @@ def _decode(message: Inbound, max_bytes: int) -> tuple[object, str]:
 
 def _refuse_constant(name: str):
     raise ValueError(f"{name} is not JSON")
+
+
+# One decoder for every message (json.loads with options builds a new one each call).
+_JSON = json.JSONDecoder(parse_constant=_refuse_constant)
 
 
 def _dead_letter(message: Inbound, reason: str, detail: str, now: dt.datetime) -> DeadLetter:
