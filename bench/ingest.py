@@ -414,18 +414,35 @@ def closed_loop(
 # ---------------------------------------------------------------- (a) the bare subscriber
 
 
-def bare_subscriber(url, root, group, receive_maximum, counter, ready, stop):
+BARE_KINDS = {
+    "paho": "paho, MQTT 3.1.1, acknowledged by paho as each message arrives (the stock client)",
+    "paho5": "paho, MQTT 5, manual acknowledgement of each message (the worker's protocol)",
+    "lean": "the worker's lean receive path (MQTT 5), acknowledging each message",
+}
+
+
+def bare_subscriber(kind, url, root, group, receive_maximum, counter, ready, stop):
     parts = urlsplit(url)
-    client = mqtt.Client(
-        CallbackAPIVersion.VERSION2,
-        client_id=f"egf-bench-bare-{uuid.uuid4().hex[:8]}",
-        protocol=mqtt.MQTTv5,
-        manual_ack=True,
-    )
+    client_id = f"egf-bench-bare-{uuid.uuid4().hex[:8]}"
+    if kind == "paho":
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311
+        )
+    else:
+        factory = mqtt.Client
+        if kind == "lean":
+            from eventguard.telemetry.mqtt import lean_client_class
+
+            factory = lean_client_class()
+        client = factory(
+            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=True
+        )
     received = [0]
+    manual = kind != "paho"
 
     def on_message(c, userdata, message):
-        c.ack(message.mid, message.qos)
+        if manual:
+            c.ack(message.mid, message.qos)
         received[0] += 1
         if received[0] % 100 == 0:
             counter.value = received[0]
@@ -439,12 +456,14 @@ def bare_subscriber(url, root, group, receive_maximum, counter, ready, stop):
     client.on_message = on_message
     client.on_connect = on_connect
     client.on_subscribe = on_subscribe
-    props = Properties(PacketTypes.CONNECT)
-    props.ReceiveMaximum = receive_maximum
-    props.SessionExpiryInterval = 60
-    client.connect(
-        parts.hostname or "127.0.0.1", parts.port or 1883, clean_start=True, properties=props
-    )
+    host, port = parts.hostname or "127.0.0.1", parts.port or 1883
+    if kind == "paho":
+        client.connect(host, port)
+    else:
+        props = Properties(PacketTypes.CONNECT)
+        props.ReceiveMaximum = receive_maximum
+        props.SessionExpiryInterval = 60
+        client.connect(host, port, clean_start=True, properties=props)
     client.loop_start()
     while not stop.is_set():
         counter.value = received[0]
@@ -454,12 +473,13 @@ def bare_subscriber(url, root, group, receive_maximum, counter, ready, stop):
     client.loop_stop()
 
 
-def run_bare(args, devices) -> dict:
+def run_bare(args, devices, kind: str, duration: float) -> dict:
     root = f"egf-bench-{uuid.uuid4().hex[:8]}"
     counter, ready, stop = mp.Value("q", 0), mp.Event(), mp.Event()
     proc = mp.Process(
         target=bare_subscriber,
         args=(
+            kind,
             args.broker,
             root,
             f"egfb{uuid.uuid4().hex[:6]}",
@@ -475,9 +495,7 @@ def run_bare(args, devices) -> dict:
     wait_until_consumed(pub, devices, lambda: counter.value)
     self_before = os.times()
     bare_before = thread_cpu(proc.pid)
-    result = closed_loop(
-        pub, devices, lambda: counter.value, args.duration, args.warmup, args.window
-    )
+    result = closed_loop(pub, devices, lambda: counter.value, duration, args.warmup, args.window)
     self_after = os.times()
     bare_after = thread_cpu(proc.pid)
     result["subscriber_cpu_seconds"] = {
@@ -490,7 +508,7 @@ def run_bare(args, devices) -> dict:
     end = time.monotonic() + 30
     while counter.value < pub.published and time.monotonic() < end:
         time.sleep(0.05)
-    result.update(published=pub.published, received=counter.value)
+    result.update(published=pub.published, received=counter.value, kind=kind)
     stop.set()
     proc.join(10)
     return result
@@ -534,6 +552,7 @@ class Worker:
             str(args.batch_size),
             "--session-expiry",
             "60",
+            *args.worker_args.split(),
         ]
         self.log = open(env.home / f"worker-{root}-{index}.log", "w")
         self.proc = subprocess.Popen(cmd, env=env.env, stdout=self.log, stderr=subprocess.STDOUT)
@@ -762,11 +781,20 @@ def main() -> None:
         "--duration", type=float, default=300, help="measured seconds of (a) and (b)"
     )
     parser.add_argument("--warmup", type=float, default=5)
+    parser.add_argument(
+        "--bare",
+        default="paho,lean",
+        help="bare subscribers to measure, the first the reference: paho, paho5, lean",
+    )
+    parser.add_argument(
+        "--others", type=float, default=60, help="measured seconds of the other bare subscribers"
+    )
     parser.add_argument("--latency-duration", type=float, default=60)
     parser.add_argument("--rate", type=float, default=5000, help="messages/s of (c)")
     parser.add_argument("--faults-per-second", type=float, default=2)
     parser.add_argument("--devices", type=int, default=800)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--worker-args", default="", help="more options for eventguard worker")
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--receive-maximum", type=int, default=2000)
     parser.add_argument("--inflight", type=int, default=1000)
@@ -812,14 +840,23 @@ def run_all(args, skip: set[str], results: dict) -> None:
             seed = env.prepare()
             devices = seed["lifts"] + seed["loggers"]
             if "bare" not in skip:
-                print(f"[{db}] (a) bare subscriber, {args.duration:.0f} s…", flush=True)
-                run["bare"] = run_bare(args, devices)
-                print(
-                    f"[{db}]     {run['bare']['rate']:.0f} messages/s "
-                    f"(cpu s: subscriber {run['bare']['subscriber_cpu_seconds']}, "
-                    f"publisher {run['bare']['publisher_cpu_seconds']})",
-                    flush=True,
-                )
+                kinds = args.bare.split(",")
+                for kind in kinds:
+                    seconds = args.duration if kind == kinds[0] else args.others
+                    print(
+                        f"[{db}] (a) bare subscriber: {BARE_KINDS[kind]}, {seconds:.0f} s…",
+                        flush=True,
+                    )
+                    result = run_bare(args, devices, kind, seconds)
+                    run.setdefault("bare_variants", {})[kind] = result
+                    if kind == kinds[0]:
+                        run["bare"] = result
+                    print(
+                        f"[{db}]     {result['rate']:.0f} messages/s "
+                        f"(cpu s: subscriber {result['subscriber_cpu_seconds']}, "
+                        f"publisher {result['publisher_cpu_seconds']})",
+                        flush=True,
+                    )
             if "worker" not in skip:
                 print(f"[{db}] (b) worker, {args.duration:.0f} s…", flush=True)
                 run["worker"] = run_worker_throughput(args, env, seed)
@@ -831,6 +868,10 @@ def run_all(args, skip: set[str], results: dict) -> None:
                 )
             if "bare" in run and "worker" in run:
                 run["ratio"] = run["worker"]["rate"] / run["bare"]["rate"]
+                run["ratios"] = {
+                    kind: run["worker"]["rate"] / result["rate"]
+                    for kind, result in run.get("bare_variants", {}).items()
+                }
             if "latency" not in skip:
                 print(
                     f"[{db}] (c) latency at {args.rate:.0f} messages/s, "

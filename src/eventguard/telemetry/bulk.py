@@ -38,13 +38,41 @@ def _sqlite_dt(value: dt.datetime | None):
     return value.replace(tzinfo=None).isoformat(" ")
 
 
-def _copy_messages(rows: Sequence[MessageRow]) -> None:
-    columns = ", ".join(MESSAGE_COLUMNS)
+NULL = "\\N"
+
+
+def _text(value: str) -> str:
+    """A text field in COPY's text format (backslash, tab and line ends escaped)."""
+    if "\\" in value:
+        value = value.replace("\\", "\\\\")
+    if "\t" in value or "\n" in value or "\r" in value:
+        value = value.replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return value
+
+
+def _copy(sql: str, text: str) -> None:
     with connection.cursor() as cursor, connection.wrap_database_errors:
         # psycopg's own cursor: Django's wrapper has no COPY; errors are wrapped as Django's.
-        with cursor.cursor.copy(f"COPY {MESSAGE_TABLE} ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        with cursor.cursor.copy(sql) as copy:
+            copy.write(text)
+
+
+def _copy_messages(rows: Sequence[MessageRow]) -> None:
+    # The rows formatted here, in one string: psycopg's write_row per row costs more than
+    # all the rest of a message's COPY.
+    received: dict = {}
+    lines = []
+    for event_id, device_id, seq, kind, ts, rec, value, payload in rows:
+        at = received.get(rec)
+        if at is None:
+            at = received[rec] = rec.isoformat()
+        number = NULL if value is None else repr(value)
+        lines.append(
+            f"{event_id}\t{device_id}\t{seq}\t{kind}\t{ts.isoformat()}\t{at}\t{number}\t"
+            f"{_text(payload)}\n"
+        )
+    columns = ", ".join(MESSAGE_COLUMNS)
+    _copy(f"COPY {MESSAGE_TABLE} ({columns}) FROM STDIN", "".join(lines))
 
 
 def _executemany_messages(rows: Sequence[MessageRow]) -> None:
@@ -85,20 +113,28 @@ def existing_payloads(keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], 
     return found
 
 
-def insert_messages(rows: Sequence[MessageRow]) -> tuple[list[int], list[int], list[int]]:
+class RowsRefused(Exception):
+    """The optimistic write of a batch hit a stored (device, seq) or a row the database
+    refuses: the transaction is spoilt; store the batch again, carefully."""
+
+
+def insert_messages(
+    rows: Sequence[MessageRow], *, careful: bool = False
+) -> tuple[list[int], list[int], list[int]]:
     """Write ``rows``; returns the positions of the rows written, of those whose
-    (device, seq) was already stored, and of those the database refused."""
+    (device, seq) was already stored, and of those the database refused.
+
+    Optimistically (no savepoint, one statement) unless ``careful``; an optimistic write
+    that fails raises :class:`RowsRefused` and leaves the transaction to be rolled back."""
     if not rows:
         return [], [], []
+    if careful:
+        return _insert_carefully(rows)
     try:
-        with transaction.atomic():
-            _write(rows)
-        return list(range(len(rows))), [], []
-    except IntegrityError:
-        pass
-    except DataError:
-        pass
-    return _insert_carefully(rows)
+        _write(rows)
+    except (IntegrityError, DataError) as exc:
+        raise RowsRefused from exc
+    return list(range(len(rows))), [], []
 
 
 def _insert_carefully(rows: Sequence[MessageRow]) -> tuple[list[int], list[int], list[int]]:
@@ -125,12 +161,14 @@ def _insert_carefully(rows: Sequence[MessageRow]) -> tuple[list[int], list[int],
     return written, sorted(conflicts), refused
 
 
-DEVICE_FIELDS = (
-    "id",
+# What a batch reads of its devices under the lock, and what it takes from a cache of the
+# devices' registration (valid while the row's updated_at is the same: the ingest's own
+# updates do not touch it, a change of the device through its services does).
+STATE_FIELDS = ("id", "is_active", "last_seq", "rule_state", "updated_at")
+STATIC_FIELDS = (
     "event_id",
     "code",
     "kind",
-    "is_active",
     "subject_type",
     "subject_id",
     "subject_name",
@@ -138,9 +176,26 @@ DEVICE_FIELDS = (
     "zone_id",
     "unit_id",
     "offline_after",
-    "last_seq",
-    "rule_state",
 )
+_registrations: dict[int, tuple] = {}  # id -> (updated_at, {static fields})
+
+
+def _select(cursor, columns: str, ids: list[int], *, lock: bool) -> list:
+    if is_postgresql():
+        suffix = " FOR NO KEY UPDATE" if lock else ""
+        cursor.execute(
+            f"SELECT {columns} FROM {DEVICE_TABLE} WHERE id = ANY(%s) ORDER BY id{suffix}", [ids]
+        )
+        return cursor.fetchall()
+    rows = []
+    for start in range(0, len(ids), 900):
+        chunk = ids[start : start + 900]
+        marks = ", ".join(["%s"] * len(chunk))
+        cursor.execute(
+            f"SELECT {columns} FROM {DEVICE_TABLE} WHERE id IN ({marks}) ORDER BY id", chunk
+        )
+        rows.extend(cursor.fetchall())
+    return rows
 
 
 def lock_devices(ids: Sequence[int]) -> dict[int, dict]:
@@ -149,34 +204,25 @@ def lock_devices(ids: Sequence[int]) -> dict[int, dict]:
     if not ids:
         return {}
     ids = sorted(ids)
-    columns = ", ".join(DEVICE_FIELDS)
+    state_columns = "id, is_active, last_seq, rule_state" + (
+        "::text, updated_at" if is_postgresql() else ", updated_at"
+    )
     with connection.cursor() as cursor:
-        if is_postgresql():
-            text_columns = columns.replace("rule_state", "rule_state::text")
-            cursor.execute(
-                f"SELECT {text_columns} FROM {DEVICE_TABLE} "
-                "WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE",
-                [ids],
-            )
-            rows = cursor.fetchall()
-        else:
-            rows = []
-            for start in range(0, len(ids), 900):
-                chunk = ids[start : start + 900]
-                marks = ", ".join(["%s"] * len(chunk))
-                cursor.execute(
-                    f"SELECT {columns} FROM {DEVICE_TABLE} WHERE id IN ({marks}) ORDER BY id",
-                    chunk,
-                )
-                rows.extend(cursor.fetchall())
+        rows = _select(cursor, state_columns, ids, lock=True)
+        stale = [row[0] for row in rows if _registrations.get(row[0], (None,))[0] != row[4]]
+        if stale:
+            for row in _select(
+                cursor, "id, updated_at, " + ", ".join(STATIC_FIELDS), stale, lock=False
+            ):
+                _registrations[row[0]] = (row[1], dict(zip(STATIC_FIELDS, row[2:], strict=True)))
     devices = {}
-    for row in rows:
-        device = dict(zip(DEVICE_FIELDS, row, strict=True))
-        state = device["rule_state"]
+    for pk, is_active, last_seq, state, _updated_at in rows:
+        device = dict(_registrations[pk][1])
+        device["id"] = device["pk"] = pk
+        device["is_active"] = bool(is_active)
+        device["last_seq"] = last_seq
         device["rule_state"] = json.loads(state) if state and state != "{}" else {}
-        device["is_active"] = bool(device["is_active"])
-        device["pk"] = device["id"]
-        devices[device["id"]] = device
+        devices[pk] = device
     return devices
 
 
@@ -193,15 +239,28 @@ UPDATE_TABLE = "telemetry_device_update"
 
 
 def _ensure_update_table() -> None:
-    # Every time: the table goes away with a rolled-back transaction that created it, and
-    # keeps the rows of an earlier batch written in the same (longer) transaction.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE IF NOT EXISTS {UPDATE_TABLE} (id bigint, "
-            "seen timestamptz, stale timestamptz, last_seq bigint, latest jsonb, "
-            f"latest_at timestamptz, rule_state jsonb) ON COMMIT DELETE ROWS; "
-            f"DELETE FROM {UPDATE_TABLE}"
-        )
+    """The temporary table, empty. Known so once a transaction that used it committed (ON
+    COMMIT DELETE ROWS empties it); else (a rolled-back transaction takes a table it
+    created with it, an earlier batch of the same transaction left rows) made so."""
+    raw = connection.connection
+    if getattr(connection, "_telemetry_update_table", None) is raw:
+        connection._telemetry_update_table = None  # in use until this transaction commits
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE IF NOT EXISTS {UPDATE_TABLE} (id bigint, "
+                "seen timestamptz, stale timestamptz, last_seq bigint, latest jsonb, "
+                f"latest_at timestamptz, rule_state jsonb) ON COMMIT DELETE ROWS; "
+                f"DELETE FROM {UPDATE_TABLE}"
+            )
+
+    def ready():
+        # Only after a real commit (hooks run outside any atomic block); callbacks run
+        # early inside an enclosing transaction (as a test's are) prove nothing.
+        if not connection.in_atomic_block:
+            connection._telemetry_update_table = raw
+
+    transaction.on_commit(ready)
 
 
 def update_devices(updates: Sequence[DeviceUpdate]) -> None:
@@ -210,10 +269,17 @@ def update_devices(updates: Sequence[DeviceUpdate]) -> None:
         return
     if is_postgresql():
         _ensure_update_table()
-        with connection.cursor() as cursor, connection.wrap_database_errors:
-            with cursor.cursor.copy(f"COPY {UPDATE_TABLE} FROM STDIN") as copy:
-                for row in updates:
-                    copy.write_row(row)
+        lines = []
+        for pk, seen, stale, last_seq, latest, latest_at, rule_state in updates:
+            lines.append(
+                f"{pk}\t{seen.isoformat()}\t{stale.isoformat()}\t"
+                f"{NULL if last_seq is None else last_seq}\t"
+                f"{NULL if latest is None else _text(latest)}\t"
+                f"{NULL if latest_at is None else latest_at.isoformat()}\t"
+                f"{NULL if rule_state is None else _text(rule_state)}\n"
+            )
+        _copy(f"COPY {UPDATE_TABLE} FROM STDIN", "".join(lines))
+        with connection.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {DEVICE_TABLE} AS d SET last_seen_at = v.seen, stale_at = v.stale, "
                 "last_seq = COALESCE(v.last_seq, d.last_seq), "

@@ -359,47 +359,85 @@ def _hour(value: dt.datetime) -> dt.datetime:
     return value.replace(minute=0, second=0, microsecond=0)
 
 
+@dataclass
+class CheckedBatch:
+    """A batch through the contract, ready to be stored (see :func:`telemetry_check`)."""
+
+    messages: Sequence[Inbound]
+    now: dt.datetime
+    outcomes: list  # per message: None (to store) or (DEAD, reason, detail)
+    dead: list[DeadLetter]
+    checked: list  # (position, (event code, device id), reading, JSON text)
+    ids: dict  # (event code, device id) -> device pk, for the known devices
+
+
 def telemetry_ingest(
     *, messages: Sequence[Inbound], actor: User | None = None, now: dt.datetime | None = None
 ) -> IngestResult:
-    """Check, store and evaluate a batch of messages in one transaction.
+    """Check, store and evaluate a batch of messages (see :func:`telemetry_store`)."""
+    return telemetry_store(checked=telemetry_check(messages=messages, now=now), actor=actor)
 
-    Each message ends stored, dropped as a duplicate of a stored (device, seq), or in the
-    dead-letter store with its reason. Messages are measurements, not edits of records:
-    they are not written to the audit trail one by one (that would double every row);
-    the alarms they raise are. ``actor`` is None: devices act as the system.
-    """
+
+def telemetry_check(*, messages: Sequence[Inbound], now: dt.datetime | None = None) -> CheckedBatch:
+    """The contract, message by message: decoded, checked, its device looked up. Writes
+    nothing, so that the worker checks the next batch while the last one is being stored."""
     now = now or timezone.now()
     max_bytes = settings.TELEMETRY_MAX_PAYLOAD_BYTES
     max_skew = dt.timedelta(seconds=settings.TELEMETRY_MAX_CLOCK_SKEW_SECONDS)
     outcomes: list[tuple[str, str, str] | None] = [None] * len(messages)
     dead: list[DeadLetter] = []
-
-    def refuse(i: int, reason: str, detail: str) -> None:
-        outcomes[i] = (DEAD, reason, detail)
-        dead.append(_dead_letter(messages[i], reason, detail, now))
-
-    checked = []  # (position, key, reading, text)
+    checked = []
     for i, message in enumerate(messages):
         if message.refusal:
-            refuse(i, message.refusal, message.refusal_detail or message.topic)
+            outcomes[i] = (DEAD, message.refusal, message.refusal_detail or message.topic)
+            dead.append(_dead_letter(message, *outcomes[i][1:], now))
             continue
         try:
             data, text = _decode(message, max_bytes)
             reading = contract.check(data, now=now, max_skew=max_skew)
         except Invalid as invalid:
-            refuse(i, invalid.reason, invalid.detail)
+            outcomes[i] = (DEAD, invalid.reason, invalid.detail)
+            dead.append(_dead_letter(message, invalid.reason, invalid.detail, now))
             continue
         checked.append((i, (message.event_code, message.device_code), reading, text))
     ids = directory.resolve({key for _i, key, _r, _t in checked}) if checked else {}
+    return CheckedBatch(messages, now, outcomes, dead, checked, ids)
+
+
+def telemetry_store(*, checked: CheckedBatch, actor: User | None = None) -> IngestResult:
+    """Store a checked batch and evaluate it, in one transaction (see :func:`_store`)."""
+    try:
+        return _store(checked, careful=False)
+    except bulk.RowsRefused:
+        # A (device, seq) already stored, or a row the database refuses: the optimistic
+        # write spoilt the transaction, which was rolled back. Again, carefully.
+        return _store(checked, careful=True)
+
+
+def _store(checked: CheckedBatch, *, careful: bool) -> IngestResult:
+    """Store a checked batch and evaluate it, in one transaction.
+
+    Each message ends stored, dropped as a duplicate of a stored (device, seq), or in the
+    dead-letter store with its reason. Messages are measurements, not edits of records:
+    they are not written to the audit trail one by one (that would double every row);
+    the alarms they raise are. ``actor`` is None: devices act as the system. A batch that
+    fails may be stored again: nothing of a failed attempt stays.
+    """
+    messages, now, ids = checked.messages, checked.now, checked.ids
+    outcomes = list(checked.outcomes)
+    dead = list(checked.dead)
+
+    def refuse(i: int, reason: str, detail: str) -> None:
+        outcomes[i] = (DEAD, reason, detail)
+        dead.append(_dead_letter(messages[i], reason, detail, now))
 
     alarms = ApplyResult()
     with transaction.atomic():
-        devices = bulk.lock_devices({ids[k] for _i, k, _r, _t in checked if k in ids})
+        devices = bulk.lock_devices({ids[k] for _i, k, _r, _t in checked.checked if k in ids})
         rows: list[bulk.MessageRow] = []
         placed = []  # (position, device, reading, text) for each row
         first_of: dict[tuple[int, int], tuple[int, dict]] = {}
-        for i, key, reading, text in checked:
+        for i, key, reading, text in checked.checked:
             device = devices.get(ids.get(key))
             if device is None:
                 refuse(i, Reason.UNKNOWN_DEVICE, f"no device {key[1]} in event {key[0]}")
@@ -428,7 +466,7 @@ def telemetry_ingest(
                 )
             )
             placed.append((i, device, reading, text))
-        written, conflicts, refused = bulk.insert_messages(rows)
+        written, conflicts, refused = bulk.insert_messages(rows, careful=careful)
         if conflicts:
             stored_payloads = bulk.existing_payloads([(rows[j][1], rows[j][2]) for j in conflicts])
             for j in conflicts:

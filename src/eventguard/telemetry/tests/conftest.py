@@ -13,10 +13,13 @@ def _english():
 def _fresh_caches():
     """The process caches (rule book, device directory) must not outlive a test's rows."""
     from eventguard.alerts.engine import forget_rulebook
+    from eventguard.telemetry import bulk
     from eventguard.telemetry.services import directory
 
     forget_rulebook()
     directory.clear()
+    bulk._registrations.clear()
     yield
     forget_rulebook()
     directory.clear()
+    bulk._registrations.clear()

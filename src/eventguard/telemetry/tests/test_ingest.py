@@ -277,3 +277,13 @@ def test_a_device_cannot_write_for_another_device(client, event, warehouse):
     post_batch(client, basic(device, secret), [{**temperature(1, -20), "device": other.code}])
     assert stored_seqs(device) == [1]
     assert stored_seqs(other) == []
+
+
+def test_payloads_with_escapes_whitespace_and_chinese_are_stored_exactly(logger_):
+    data = {**temperature(1, -20), "note": 'quote " backslash \\ tab\t 冷库', "tags": ["a\nb"]}
+    raw = json.dumps(data, indent="\t", ensure_ascii=False).replace("\n", "\r\n").encode()
+    result = services.telemetry_ingest(messages=[inbound(logger_, None, raw=raw)])
+    assert result.outcomes[0][0] == "stored"
+    assert TelemetryMessage.objects.get(device=logger_, seq=1).payload == data
+    logger_.refresh_from_db()
+    assert logger_.latest["note"] == data["note"]
