@@ -53,3 +53,66 @@ class PreferenceForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["severities"].choices = Severity.choices
         self.fields["domains"].choices = [c for c in Domain.choices if c[0] != "audit"]
+
+
+class EscalationLevelForm(forms.Form):
+    """One level of a chain; the level number only when adding one."""
+
+    level = forms.IntegerField(
+        label=_("Level"),
+        help_text=_("The next number after the last level; move it up afterwards if needed."),
+    )
+    target = forms.ChoiceField(label=_("Who is told"))
+    ack_within_seconds = forms.IntegerField(
+        label=_("Acknowledge within (seconds)"),
+        help_text=_("Unacknowledged longer than this, the alarm goes to the next level."),
+    )
+    remind_every_seconds = forms.IntegerField(
+        label=_("Remind every (seconds)"),
+        help_text=_("At the last level, how often the reminder repeats until acknowledged."),
+    )
+
+    def __init__(self, *args, adding: bool = False, **kwargs):
+        from .models import EscalationTarget
+
+        super().__init__(*args, **kwargs)
+        self.fields["target"].choices = [("", "---------"), *EscalationTarget.choices]
+        if not adding:
+            del self.fields["level"]
+
+
+class WebhookForm(forms.Form):
+    """A webhook's name, address and filters; the secret only when creating one."""
+
+    name = forms.CharField(label=_("Name"), max_length=100)
+    url = forms.CharField(
+        label=_("URL"),
+        max_length=500,
+        widget=forms.URLInput(attrs={"inputmode": "url", "placeholder": "https://"}),
+    )
+    severities = forms.MultipleChoiceField(
+        label=_("Severities (none ticked: all)"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    domains = forms.MultipleChoiceField(
+        label=_("Domains (none ticked: all)"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    secret = forms.CharField(
+        label=_("Signing secret"),
+        required=False,
+        max_length=128,
+        help_text=_("Empty: a strong one is generated. It is shown once, after saving."),
+    )
+
+    def __init__(self, *args, creating: bool = False, **kwargs):
+        from eventguard.alerts.models import Severity
+        from eventguard.core.models import Domain
+
+        super().__init__(*args, **kwargs)
+        self.fields["severities"].choices = Severity.choices
+        self.fields["domains"].choices = [c for c in Domain.choices if c[0] != "audit"]
+        if not creating:
+            del self.fields["secret"]

@@ -25,3 +25,12 @@ register_menu(
     domain="monitoring",
     order=69,
 )
+# One entry for the command centre's settings (escalation chains, webhooks), next to the
+# alarm rules; the pages link to each other with tabs.
+register_menu(
+    "command.settings",
+    label=_("Command settings"),
+    url_name="command:settings",
+    domain="monitoring",
+    order=73,
+)

@@ -7,16 +7,17 @@ import datetime as dt
 from collections import defaultdict
 from typing import Annotated
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from ninja import FilterLookup, FilterSchema
 
-from eventguard.alerts.models import OPEN_STATES, Alarm
-from eventguard.core.access import scope
+from eventguard.alerts.models import OPEN_STATES, Alarm, Severity
+from eventguard.core.access import CHANGE, VIEW, allows, roles_in, scope
 from eventguard.core.models import Event, Role, RoleAssignment, User, Zone
 
 from .models import (
     OPEN_WORK_STATES,
+    DeliveryState,
     EscalationLevel,
     EscalationTarget,
     Notification,
@@ -242,4 +243,62 @@ def live_alarms(*, user: User, event: Event, limit: int = 30) -> QuerySet[Alarm]
         .filter(state__in=OPEN_STATES)
         .select_related("rule", "zone", "assignee")
         .order_by("-last_at", "-pk")[:limit]
+    )
+
+
+# ---------------------------------------------------------------- command settings
+
+
+def command_settings_visible(user: User, event: Event) -> bool:
+    """Whether ``user`` may read the event's escalation chains and webhooks."""
+    return allows(user, VIEW, EscalationLevel(event=event, severity="critical", level=1))
+
+
+def command_settings_editable(user: User, event: Event) -> bool:
+    """Whether ``user`` may change them: the services' own rule (commanders and
+    administrators of the event), asked beforehand to show or hide the buttons."""
+    from .services import COMMAND_ROLES
+
+    probe = EscalationLevel(event=event, severity="critical", level=1)
+    return allows(user, CHANGE, probe) and bool(roles_in(user, event) & COMMAND_ROLES)
+
+
+def escalation_chain_table(*, user: User, event: Event) -> list[dict]:
+    """Every severity's chain in order, the event's own or else the default one (unsaved
+    rows, ``is_default``)."""
+    from .services import DEFAULT_CHAIN
+
+    own: dict[str, list[EscalationLevel]] = {}
+    for level in escalation_chains(user=user, event=event):
+        own.setdefault(level.severity, []).append(level)
+    table = []
+    for severity, label in Severity.choices:
+        levels = own.get(severity)
+        is_default = not levels
+        if is_default:
+            levels = [
+                EscalationLevel(
+                    event=event,
+                    severity=severity,
+                    level=n,
+                    target=t,
+                    ack_within_seconds=a,
+                    remind_every_seconds=r,
+                )
+                for n, (t, a, r) in enumerate(DEFAULT_CHAIN.get(severity, []), start=1)
+            ]
+        table.append(
+            {"severity": severity, "label": label, "levels": levels, "is_default": is_default}
+        )
+    return table
+
+
+def webhook_overview(*, user: User, event: Event) -> QuerySet[Webhook]:
+    """The event's webhooks with the state and time of their last delivery and how many wait."""
+    last = WebhookDelivery.objects.filter(webhook=OuterRef("pk")).order_by("-pk")
+    return webhook_list(user=user, event=event).annotate(
+        last_state=Subquery(last.values("state")[:1]),
+        last_at=Subquery(last.values("created_at")[:1]),
+        pending_count=Count("deliveries", filter=Q(deliveries__state=DeliveryState.PENDING)),
+        failed_count=Count("deliveries", filter=Q(deliveries__state=DeliveryState.FAILED)),
     )

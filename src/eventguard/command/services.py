@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -158,6 +159,155 @@ def escalation_chains_install_defaults(*, actor: User | None, event: Event) -> i
         )
         count += 1
     return count
+
+
+# The page edits one level at a time; each edit rewrites the severity's chain through
+# escalation_chain_set (one audit entry with the chain before and after).
+
+
+def _chain_specs(event: Event, severity: str) -> list[dict]:
+    """The chain as it stands (the event's own, else the default), locked, as specs."""
+    own = list(
+        EscalationLevel.objects.select_for_update()
+        .filter(event=event, severity=severity)
+        .order_by("level")
+    )
+    if not own:
+        return [
+            {"target": t, "ack_within_seconds": a, "remind_every_seconds": r}
+            for t, a, r in DEFAULT_CHAIN.get(severity, [])
+        ]
+    return [
+        {
+            "target": x.target,
+            "ack_within_seconds": x.ack_within_seconds,
+            "remind_every_seconds": x.remind_every_seconds,
+        }
+        for x in own
+    ]
+
+
+def _level_errors(target: str, ack_within_seconds, remind_every_seconds) -> dict[str, str]:
+    errors = {}
+    if target not in EscalationTarget.values:
+        errors["target"] = _("Choose who is told at this level.")
+    for field, value in (
+        ("ack_within_seconds", ack_within_seconds),
+        ("remind_every_seconds", remind_every_seconds),
+    ):
+        if value is None or value < 10:
+            errors[field] = _("%(field)s: at least 10 seconds (given: %(value)s).") % {
+                "field": capfirst(EscalationLevel._meta.get_field(field).verbose_name),
+                "value": "-" if value is None else value,
+            }
+    return errors
+
+
+def _chain_begin(actor: User | None, event: Event, severity: str) -> list[dict]:
+    if severity not in Severity.values:
+        raise ValidationError({"severity": _("Unknown severity.")})
+    require(actor, CHANGE, EscalationLevel(event=event, severity=severity, level=1))
+    _require_command(actor, event, _("escalation chains"))
+    return _chain_specs(event, severity)
+
+
+def _chain_level_index(specs: list[dict], level: int) -> int:
+    if not 1 <= level <= len(specs):
+        raise ValidationError({"level": _("The chain has no level %(n)s.") % {"n": level}})
+    return level - 1
+
+
+def escalation_level_add(
+    *,
+    actor: User | None,
+    event: Event,
+    severity: str,
+    level: int,
+    target: str,
+    ack_within_seconds: int,
+    remind_every_seconds: int,
+) -> list[EscalationLevel]:
+    """Add level ``level`` to the chain: the next number after the last one (levels follow on
+    without gaps; move it up afterwards to place it earlier)."""
+    with transaction.atomic():
+        specs = _chain_begin(actor, event, severity)
+        errors = _level_errors(target, ack_within_seconds, remind_every_seconds)
+        following = len(specs) + 1
+        if level is None or level < 1:
+            errors["level"] = _("Levels start at 1.")
+        elif level <= len(specs):
+            errors["level"] = _(
+                "Level %(n)s already exists in this chain: edit it, or add level %(next)s."
+            ) % {"n": level, "next": following}
+        elif level > following:
+            errors["level"] = _("Levels follow on without gaps: the next one is %(next)s.") % {
+                "next": following
+            }
+        if errors:
+            raise ValidationError(errors)
+        specs.append(
+            {
+                "target": target,
+                "ack_within_seconds": ack_within_seconds,
+                "remind_every_seconds": remind_every_seconds,
+            }
+        )
+        return escalation_chain_set(actor=actor, event=event, severity=severity, levels=specs)
+
+
+def escalation_level_update(
+    *,
+    actor: User | None,
+    event: Event,
+    severity: str,
+    level: int,
+    target: str,
+    ack_within_seconds: int,
+    remind_every_seconds: int,
+) -> list[EscalationLevel]:
+    """Change who is told at one level and its times."""
+    with transaction.atomic():
+        specs = _chain_begin(actor, event, severity)
+        index = _chain_level_index(specs, level)
+        errors = _level_errors(target, ack_within_seconds, remind_every_seconds)
+        if errors:
+            raise ValidationError(errors)
+        specs[index] = {
+            "target": target,
+            "ack_within_seconds": ack_within_seconds,
+            "remind_every_seconds": remind_every_seconds,
+        }
+        return escalation_chain_set(actor=actor, event=event, severity=severity, levels=specs)
+
+
+def escalation_level_move(
+    *, actor: User | None, event: Event, severity: str, level: int, to: int
+) -> list[EscalationLevel]:
+    """Move one level to position ``to``; the others close up around it."""
+    with transaction.atomic():
+        specs = _chain_begin(actor, event, severity)
+        index = _chain_level_index(specs, level)
+        if not 1 <= to <= len(specs):
+            raise ValidationError(
+                {"to": _("Move to a level between 1 and %(last)s.") % {"last": len(specs)}}
+            )
+        specs.insert(to - 1, specs.pop(index))
+        return escalation_chain_set(actor=actor, event=event, severity=severity, levels=specs)
+
+
+def escalation_level_remove(
+    *, actor: User | None, event: Event, severity: str, level: int
+) -> list[EscalationLevel]:
+    """Remove one level; the levels after it move up. A chain keeps at least one level."""
+    with transaction.atomic():
+        specs = _chain_begin(actor, event, severity)
+        index = _chain_level_index(specs, level)
+        if len(specs) == 1:
+            raise ValidationError(
+                {"level": _("A chain keeps at least one level: change this one instead.")}
+            )
+        del specs[index]
+        return escalation_chain_set(actor=actor, event=event, severity=severity, levels=specs)
 
 
 def _chain(event_id: int, severity: str) -> list[EscalationLevel]:
@@ -503,11 +653,142 @@ def webhook_create(
         )
         require(actor, CHANGE, hook)
         _require_command(actor, event, _("webhooks"))
+        _webhook_check(hook)
         save_validated(hook)
         after = snapshot(hook)
         after.pop("secret", None)
         audit(actor=actor, action="webhook.create", obj=hook, after=after)
     return hook
+
+
+def _webhook_check(hook: Webhook) -> None:
+    """Refusals naming the field, before the model's own checks."""
+    errors = {}
+    bad = sorted(set(hook.severities) - set(Severity.values))
+    if bad:
+        errors["severities"] = _("Unknown severity: %(v)s") % {"v": ", ".join(bad)}
+    bad = sorted(set(hook.domains) - set(Domain.values))
+    if bad:
+        errors["domains"] = _("Unknown domain: %(v)s") % {"v": ", ".join(bad)}
+    if (
+        hook.name.strip()
+        and Webhook.objects.filter(event_id=hook.event_id, name=hook.name.strip())
+        .exclude(pk=hook.pk)
+        .exists()
+    ):
+        errors["name"] = _("This event already has a webhook named %(name)s.") % {
+            "name": hook.name.strip()
+        }
+    if errors:
+        raise ValidationError(errors)
+
+
+def _webhook_locked(actor: User | None, webhook: Webhook) -> Webhook:
+    hook = Webhook.objects.select_for_update().select_related("event").get(pk=webhook.pk)
+    require(actor, CHANGE, hook)
+    _require_command(actor, hook.event, _("webhooks"))
+    return hook
+
+
+def _webhook_snapshot(hook: Webhook) -> dict:
+    data = snapshot(hook)
+    data.pop("secret", None)  # the audit trail never holds a secret
+    return data
+
+
+def webhook_update(
+    *,
+    actor: User | None,
+    webhook: Webhook,
+    name: str,
+    url: str,
+    severities: Sequence[str] = (),
+    domains: Sequence[str] = (),
+) -> Webhook:
+    """Change a webhook's name, address and what it is told (not its secret)."""
+    with transaction.atomic():
+        hook = _webhook_locked(actor, webhook)
+        before = _webhook_snapshot(hook)
+        hook.name = name.strip()
+        hook.url = url.strip()
+        hook.severities = sorted(set(severities))
+        hook.domains = sorted(set(domains))
+        _webhook_check(hook)
+        save_validated(hook, update_fields=["name", "url", "severities", "domains"])
+        audit(
+            actor=actor,
+            action="webhook.update",
+            obj=hook,
+            before=before,
+            after=_webhook_snapshot(hook),
+        )
+    return hook
+
+
+def webhook_set_active(*, actor: User | None, webhook: Webhook, active: bool) -> Webhook:
+    """Deactivate a webhook (no new deliveries are made for it) or reactivate it."""
+    with transaction.atomic():
+        hook = _webhook_locked(actor, webhook)
+        if hook.active == active:
+            return hook
+        hook.active = active
+        save_validated(hook, update_fields=["active"])
+        audit(
+            actor=actor,
+            action="webhook.activate" if active else "webhook.deactivate",
+            obj=hook,
+            before={"active": not active},
+            after={"active": active},
+        )
+    return hook
+
+
+def webhook_secret_rotate(*, actor: User | None, webhook: Webhook) -> Webhook:
+    """A new signing secret; every delivery posted from now on is signed with it. The caller
+    shows it once (the audit entry records the rotation, not the secret)."""
+    with transaction.atomic():
+        hook = _webhook_locked(actor, webhook)
+        hook.secret = secrets.token_hex(32)
+        save_validated(hook, update_fields=["secret"])
+        audit(actor=actor, action="webhook.rotate_secret", obj=hook, after={"rotated": True})
+    return hook
+
+
+def webhook_delivery_retry(
+    *, actor: User | None, delivery: WebhookDelivery, now: dt.datetime | None = None
+) -> WebhookDelivery:
+    """Make a pending or failed delivery due now: the worker's next round posts it. A failed
+    one (all its attempts used) gets one more attempt."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        delivery = (
+            WebhookDelivery.objects.select_for_update(of=("self",))
+            .select_related("webhook__event")
+            .get(pk=delivery.pk)
+        )
+        hook = delivery.webhook
+        require(actor, CHANGE, hook)
+        _require_command(actor, hook.event, _("webhooks"))
+        if delivery.state == DeliveryState.DELIVERED:
+            raise ValidationError(
+                _("Delivery %(id)s was delivered: nothing to retry.") % {"id": delivery.pk}
+            )
+        if not hook.active:
+            raise ValidationError(
+                _("Webhook %(name)s is inactive: reactivate it first.") % {"name": hook.name}
+            )
+        before = {"state": delivery.state, "next_attempt_at": delivery.next_attempt_at}
+        delivery.state = DeliveryState.PENDING
+        delivery.next_attempt_at = now
+        save_validated(delivery, update_fields=["state", "next_attempt_at"])
+        audit(
+            actor=actor,
+            action="webhook.retry",
+            obj=delivery,
+            before=before,
+            after={"state": delivery.state, "next_attempt_at": now},
+        )
+    return delivery
 
 
 def _webhooks_for(event_id: int, severity: str, domain: str, payload: dict) -> None:

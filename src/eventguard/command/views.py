@@ -1,5 +1,6 @@
 """The unified-command pages: work orders, the dispatch form, the command dashboard and its
-live data, the in-app feed as server-sent events.
+live data, the in-app feed as server-sent events, the command settings (escalation chains,
+webhooks and their delivery log).
 
 Thin views: parse, call one selector or service, render."""
 
@@ -14,22 +15,25 @@ from asgiref.sync import sync_to_async
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import JsonResponse, StreamingHttpResponse
+from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from eventguard.alerts.forms import parse_filters
+from eventguard.alerts.models import Severity
 from eventguard.alerts.selectors import alarm_detail_queryset, person_in_event
 from eventguard.core.access import get_scoped_or_404
+from eventguard.core.models import Domain
 from eventguard.core.servicekit import error_dict
 from eventguard.core.web import add_service_errors, event_view
 
 from . import dashboard, selectors, services
-from .forms import DispatchForm, PreferenceForm, StepForm
-from .models import Channel
+from .forms import DispatchForm, EscalationLevelForm, PreferenceForm, StepForm, WebhookForm
+from .models import Channel, DeliveryState, Webhook, WebhookDelivery
 
 PAGE_SIZE = 50
 
@@ -238,7 +242,12 @@ def preferences_page(request, event):
     return render(
         request,
         "command/preferences.html",
-        {"event": event, "forms": forms, "chains": chains},
+        {
+            "event": event,
+            "forms": forms,
+            "chains": chains,
+            "settings_visible": selectors.command_settings_visible(request.user, event),
+        },
     )
 
 
@@ -257,3 +266,304 @@ def statistics_page(request, event):
             "rows": selectors.alarm_statistics(user=request.user, event=event, by=by),
         },
     )
+
+
+# ---------------------------------------------------------------- command settings
+
+
+def _duration(seconds: int) -> str:
+    minutes, secs = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = []
+    if hours:
+        parts.append(_("%(n)s h") % {"n": hours})
+    if minutes:
+        parts.append(_("%(n)s min") % {"n": minutes})
+    if secs or not parts:
+        parts.append(_("%(n)s s") % {"n": secs})
+    return " ".join(parts)
+
+
+def _settings_access(request, event, *, change: bool = False) -> bool:
+    """Refuse people who may not read the command settings (or change them, for a form);
+    return whether they may change them."""
+    if not selectors.command_settings_visible(request.user, event):
+        raise PermissionDenied(_("You may not view the command settings of this event."))
+    editable = selectors.command_settings_editable(request.user, event)
+    if change and not editable:
+        raise PermissionDenied(
+            _("Only the event's commanders and administrators may change %(what)s.")
+            % {"what": _("command settings")}
+        )
+    return editable
+
+
+def _severity_or_404(severity: str) -> str:
+    if severity not in Severity.values:
+        raise Http404(_("No such severity."))
+    return severity
+
+
+@event_view
+def settings_home(request, event):
+    return redirect("command:escalation_chains", event.code)
+
+
+@event_view
+def escalation_chains(request, event):
+    editable = _settings_access(request, event)
+    table = selectors.escalation_chain_table(user=request.user, event=event)
+    for chain in table:
+        for level in chain["levels"]:
+            level.ack_text = _duration(level.ack_within_seconds)
+            level.remind_text = _duration(level.remind_every_seconds)
+    return render(
+        request,
+        "command/escalation_chains.html",
+        {"event": event, "table": table, "editable": editable, "tab": "escalation"},
+    )
+
+
+def _chain_levels(request, event, severity: str) -> list:
+    for chain in selectors.escalation_chain_table(user=request.user, event=event):
+        if chain["severity"] == severity:
+            return chain["levels"]
+    return []
+
+
+@event_view
+def escalation_level_form(request, event, severity: str, level: int | None = None):
+    """Add a level to a chain (``level`` None) or change one."""
+    _settings_access(request, event, change=True)
+    severity = _severity_or_404(severity)
+    levels = _chain_levels(request, event, severity)
+    adding = level is None
+    if adding:
+        initial = {
+            "level": len(levels) + 1,
+            "ack_within_seconds": 300,
+            "remind_every_seconds": 300,
+        }
+    else:
+        if not 1 <= level <= len(levels):
+            raise Http404(_("The chain has no level %(n)s.") % {"n": level})
+        current = levels[level - 1]
+        initial = {
+            "target": current.target,
+            "ack_within_seconds": current.ack_within_seconds,
+            "remind_every_seconds": current.remind_every_seconds,
+        }
+    form = EscalationLevelForm(request.POST or None, initial=initial, adding=adding)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if adding:
+                services.escalation_level_add(
+                    actor=request.user, event=event, severity=severity, **data
+                )
+            else:
+                services.escalation_level_update(
+                    actor=request.user, event=event, severity=severity, level=level, **data
+                )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("The escalation chain is saved."))
+            return redirect(
+                reverse("command:escalation_chains", args=[event.code]) + f"#chain-{severity}"
+            )
+    label = Severity(severity).label
+    title = (
+        _("Add a level to the %(severity)s chain") % {"severity": label}
+        if adding
+        else _("Level %(n)s of the %(severity)s chain") % {"n": level, "severity": label}
+    )
+    return render(
+        request,
+        "core/form.html",
+        {
+            "event": event,
+            "form": form,
+            "title": title,
+            "intro": _("Times are in seconds, at least 10."),
+            "submit_label": _("Save"),
+            "cancel_url": reverse("command:escalation_chains", args=[event.code]),
+        },
+    )
+
+
+@event_view
+@require_POST
+def escalation_level_move(request, event, severity: str, level: int):
+    severity = _severity_or_404(severity)
+    try:
+        to = int(request.POST.get("to", ""))
+    except ValueError:
+        to = 0
+    try:
+        services.escalation_level_move(
+            actor=request.user, event=event, severity=severity, level=level, to=to
+        )
+    except ValidationError as exc:
+        _refuse(request, exc)
+    return redirect(reverse("command:escalation_chains", args=[event.code]) + f"#chain-{severity}")
+
+
+@event_view
+@require_POST
+def escalation_level_remove(request, event, severity: str, level: int):
+    severity = _severity_or_404(severity)
+    try:
+        services.escalation_level_remove(
+            actor=request.user, event=event, severity=severity, level=level
+        )
+    except ValidationError as exc:
+        _refuse(request, exc)
+    else:
+        messages.success(request, _("Level %(n)s removed.") % {"n": level})
+    return redirect(reverse("command:escalation_chains", args=[event.code]) + f"#chain-{severity}")
+
+
+@event_view
+def webhook_list(request, event):
+    editable = _settings_access(request, event)
+    hooks = list(selectors.webhook_overview(user=request.user, event=event))
+    severity_labels, domain_labels = dict(Severity.choices), dict(Domain.choices)
+    for hook in hooks:
+        hook.severity_labels = [severity_labels.get(s, s) for s in hook.severities]
+        hook.domain_labels = [domain_labels.get(d, d) for d in hook.domains]
+    return render(
+        request,
+        "command/webhook_list.html",
+        {
+            "event": event,
+            "hooks": hooks,
+            "editable": editable,
+            "tab": "webhooks",
+        },
+    )
+
+
+def _hook(request, event, pk: int) -> Webhook:
+    return get_scoped_or_404(request.user, Webhook, event=event, pk=pk)
+
+
+def _secret_page(request, event, hook: Webhook, *, created: bool):
+    # Shown in this answer only: not kept in the session, not shown again.
+    response = render(
+        request,
+        "command/webhook_secret.html",
+        {"event": event, "hook": hook, "created": created, "tab": "webhooks"},
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@event_view
+def webhook_form(request, event, pk: int | None = None):
+    """Create a webhook (``pk`` None) or change one."""
+    _settings_access(request, event, change=True)
+    hook = _hook(request, event, pk) if pk is not None else None
+    initial = (
+        {"name": hook.name, "url": hook.url, "severities": hook.severities, "domains": hook.domains}
+        if hook
+        else {}
+    )
+    form = WebhookForm(request.POST or None, initial=initial, creating=hook is None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if hook is None:
+                hook = services.webhook_create(actor=request.user, event=event, **form.cleaned_data)
+                return _secret_page(request, event, hook, created=True)
+            services.webhook_update(actor=request.user, webhook=hook, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Webhook %(name)s is saved.") % {"name": hook.name})
+            return redirect("command:webhook_list", event.code)
+    return render(
+        request,
+        "core/form.html",
+        {
+            "event": event,
+            "form": form,
+            "title": _("Add a webhook") if hook is None else hook.name,
+            "intro": _(
+                "Alarms and their clearing are posted to this address as JSON, signed with "
+                "HMAC-SHA256 in the X-EventGuard-Signature header."
+            ),
+            "submit_label": _("Save"),
+            "cancel_url": reverse("command:webhook_list", args=[event.code]),
+        },
+    )
+
+
+@event_view
+@require_POST
+def webhook_active(request, event, pk: int):
+    hook = _hook(request, event, pk)
+    active = request.POST.get("active") == "1"
+    services.webhook_set_active(actor=request.user, webhook=hook, active=active)
+    messages.success(
+        request,
+        (_("Webhook %(name)s is active again.") if active else _("Webhook %(name)s is paused."))
+        % {"name": hook.name},
+    )
+    return redirect("command:webhook_list", event.code)
+
+
+@event_view
+@require_POST
+def webhook_rotate(request, event, pk: int):
+    hook = services.webhook_secret_rotate(actor=request.user, webhook=_hook(request, event, pk))
+    return _secret_page(request, event, hook, created=False)
+
+
+@event_view
+def webhook_deliveries(request, event, pk: int):
+    editable = _settings_access(request, event)
+    hook = _hook(request, event, pk)
+    page = Paginator(selectors.delivery_list(user=request.user, webhook=hook), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    for delivery in page:
+        delivery.log = [
+            {
+                "at": parse_datetime(a.get("at") or ""),
+                "status": a.get("status"),
+                "error": a.get("error", ""),
+            }
+            for a in delivery.attempts
+        ]
+    return render(
+        request,
+        "command/webhook_deliveries.html",
+        {
+            "event": event,
+            "hook": hook,
+            "page": page,
+            "editable": editable,
+            "tab": "webhooks",
+            "delivered": DeliveryState.DELIVERED,
+        },
+    )
+
+
+@event_view
+@require_POST
+def webhook_delivery_retry(request, event, pk: int, delivery_pk: int):
+    hook = _hook(request, event, pk)
+    delivery = get_scoped_or_404(
+        request.user, WebhookDelivery, event=event, webhook=hook, pk=delivery_pk
+    )
+    try:
+        services.webhook_delivery_retry(actor=request.user, delivery=delivery)
+    except ValidationError as exc:
+        _refuse(request, exc)
+    else:
+        messages.success(
+            request,
+            _("Delivery %(id)s is due now: the worker posts it in its next round.")
+            % {"id": delivery.pk},
+        )
+    return redirect("command:webhook_deliveries", event.code, hook.pk)
