@@ -54,6 +54,15 @@ class RuleForm(forms.Form):
     enabled = forms.BooleanField(label=_("Enabled"), required=False)
     auto_clear = forms.BooleanField(label=_("Clears by itself"), required=False)
     interval_seconds = forms.IntegerField(label=_("Evaluated every (seconds)"), min_value=5)
+    ack_within_seconds = forms.IntegerField(
+        label=_("Acknowledge within (seconds)"),
+        min_value=10,
+        required=False,
+        help_text=_(
+            "Unacknowledged longer than this, the alarm goes to the next level of the "
+            "escalation chain. Empty: each level's own time."
+        ),
+    )
 
     def __init__(self, *args, rule: Rule, **kwargs):
         kwargs.setdefault(
@@ -66,6 +75,7 @@ class RuleForm(forms.Form):
                 "enabled": rule.enabled,
                 "auto_clear": rule.auto_clear,
                 "interval_seconds": rule.interval_seconds,
+                "ack_within_seconds": rule.ack_within_seconds,
                 **{
                     PARAM_PREFIX + p.name: _initial(p, rule.params.get(p.name))
                     for p in KIND_PARAMS[rule.kind]

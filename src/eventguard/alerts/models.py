@@ -69,6 +69,15 @@ class Rule(BilingualNameMixin, models.Model):
     interval_seconds = models.PositiveIntegerField(
         _("evaluated every (seconds)"), default=60, help_text=_("Time rules only.")
     )
+    ack_within_seconds = models.PositiveIntegerField(
+        _("acknowledge within (seconds)"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Unacknowledged longer than this, the alarm goes to the next level of the "
+            "escalation chain. Empty: each level's own time."
+        ),
+    )
     next_run_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Time rules: the subjects that met the condition at the last evaluation.
     state = models.JSONField(default=dict, blank=True, editable=False)
@@ -95,6 +104,11 @@ class Rule(BilingualNameMixin, models.Model):
                 condition=Q(interval_seconds__gte=5),
                 name="alerts_rule_interval_min",
                 violation_error_message=_("A time rule runs at most every 5 seconds."),
+            ),
+            models.CheckConstraint(
+                condition=Q(ack_within_seconds__isnull=True) | Q(ack_within_seconds__gte=10),
+                name="alerts_rule_ack_within_min",
+                violation_error_message=_("Times are at least 10 seconds."),
             ),
         ]
         indexes = [models.Index(fields=["event", "source", "trigger"])]
@@ -251,3 +265,10 @@ class AlarmEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} {self.at:%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def text(self) -> str:
+        """The note in the reader's language (a system message), or as a person wrote it."""
+        from .notes import entry_note
+
+        return entry_note(self)

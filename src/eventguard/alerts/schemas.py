@@ -23,8 +23,14 @@ class AlarmEntryOut(Schema):
     at: dt.datetime
     action: str
     by: str = Field(alias="actor_name")
-    note: str
+    note: str = Field(
+        description="What a person wrote, or the system's note in the reader's language."
+    )
     details: dict
+
+    @staticmethod
+    def resolve_note(obj) -> str:
+        return obj.text
 
 
 class AlarmOut(Schema):
@@ -102,6 +108,11 @@ class RuleOut(Schema):
     enabled: bool
     auto_clear: bool
     interval_seconds: int
+    ack_within_seconds: int | None = Field(
+        None,
+        description="Seconds an alarm may stay unacknowledged before it goes to the next "
+        "level of the escalation chain; null: each level's own time.",
+    )
     available: bool = Field(
         True, description="False when the condition it watches is not registered here."
     )
@@ -131,6 +142,9 @@ class RuleIn(InputSchema):
     enabled: bool = True
     auto_clear: bool = True
     interval_seconds: int = Field(60, ge=5)
+    ack_within_seconds: int | None = Field(
+        None, ge=10, description="Null: each escalation level's own time."
+    )
 
 
 class RulePatch(InputSchema):
@@ -142,6 +156,9 @@ class RulePatch(InputSchema):
     enabled: bool | None = None
     auto_clear: bool | None = None
     interval_seconds: int | None = Field(None, ge=5)
+    ack_within_seconds: int | None = Field(
+        None, ge=10, description="Null: each escalation level's own time."
+    )
 
 
 class ParamOut(Schema):

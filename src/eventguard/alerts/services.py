@@ -20,7 +20,7 @@ from eventguard.core.bus import publish, subscribe
 from eventguard.core.models import Domain, Event, Unit, User, Zone
 from eventguard.core.servicekit import apply_changes, save_validated
 
-from . import engine
+from . import engine, notes
 from .engine import Ending, Occurrence
 from .models import (
     KIND_SOURCE,
@@ -48,6 +48,7 @@ RULE_EDITABLE = {
     "enabled",
     "auto_clear",
     "interval_seconds",
+    "ack_within_seconds",
 }
 
 
@@ -77,6 +78,7 @@ def rule_create(
     enabled: bool = True,
     auto_clear: bool = True,
     interval_seconds: int = 60,
+    ack_within_seconds: int | None = None,
 ) -> Rule:
     with transaction.atomic():
         if kind not in RuleKind.values:
@@ -97,6 +99,7 @@ def rule_create(
             enabled=enabled,
             auto_clear=auto_clear,
             interval_seconds=interval_seconds,
+            ack_within_seconds=ack_within_seconds,
         )
         require(actor, CHANGE, rule)
         save_validated(rule)
@@ -194,6 +197,9 @@ def _refusal(alarm: Alarm, action: str) -> str:
     }
 
 
+_AUTOMATIC = {"automatic": True, "message": notes.message("alarm.cleared_by_itself")}
+
+
 def _transition(
     alarm: Alarm,
     action: str,
@@ -234,7 +240,7 @@ def _transition(
         actor=actor,
         actor_name=actor.get_username() if actor is not None else "system",
         note=note,
-        details={"automatic": True} if automatic else {},
+        details=_AUTOMATIC if automatic else {},
     )
     return fields, entry
 
@@ -376,7 +382,7 @@ def alarms_apply(
                     fields, entry = _transition(
                         alarm, "clear", actor=None, at=max(item.at, alarm.first_at), automatic=True
                     )
-                    entry.details = {"automatic": True, **item.details}
+                    entry.details = {**item.details, **_AUTOMATIC}
                     alarm.cleared_by_details = item.details  # what ended it, for the notice
                     open_alarms.pop(key)
                     result.cleared.append(alarm)
