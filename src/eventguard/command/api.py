@@ -20,6 +20,7 @@ from . import selectors, services
 from .schemas import (
     ChainIn,
     DeliveryOut,
+    EmailDeliveryOut,
     LevelOut,
     NotificationOut,
     PreferenceIn,
@@ -219,3 +220,25 @@ def delivery_list(request, webhook_id: int):
 
     hook = get_scoped_or_404(request.user, Webhook, pk=webhook_id)
     return list(selectors.delivery_list(user=request.user, webhook=hook)[:100])
+
+
+@router.get(
+    "/email-deliveries",
+    response={200: list[EmailDeliveryOut], **ERRORS},
+    summary="The event's e-mail delivery log",
+)
+def email_delivery_list(
+    request,
+    event: EventCode,
+    state: Annotated[
+        Literal["pending", "delivered", "failed"] | None,
+        Query(description="pending, delivered or failed; all if empty."),
+    ] = None,
+):
+    """Each e-mail to one person, its attempts (time, error) and state; a failed one is
+    retried with the same backoff as webhooks, at most as many times."""
+    return list(
+        selectors.email_delivery_list(user=request.user, event=_event(request, event), state=state)[
+            :100
+        ]
+    )

@@ -6,6 +6,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from eventguard.alerts.models import Alarm, Severity
+from eventguard.alerts.notes import entry_note
+from eventguard.alerts.notes import render as render_note
 from eventguard.core.access import ScopeSpec
 from eventguard.core.models import Domain, Event, Unit, Zone
 
@@ -161,6 +163,8 @@ class WorkOrder(models.Model):
     arrived_at = models.DateTimeField(_("on site since"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     result_note = models.TextField(_("result"), blank=True)
+    # Set once by the timer when an open work order passes its deadline and people are told.
+    overdue_notified_at = models.DateTimeField(_("overdue notice sent"), null=True, blank=True)
 
     scope = ScopeSpec(domain_path="domain", zone="zone", unit="unit", overseen_by="monitoring")
 
@@ -207,6 +211,7 @@ class WorkOrderEntry(models.Model):
         ARRIVED = "arrived", _("On site")
         COMPLETED = "completed", _("Done")
         RETURNED = "returned", _("Returned")
+        OVERDUE = "overdue", _("Overdue")
 
     work_order = models.ForeignKey(WorkOrder, on_delete=models.CASCADE, related_name="entries")
     at = models.DateTimeField(_("time"))
@@ -216,6 +221,9 @@ class WorkOrderEntry(models.Model):
     )
     actor_name = models.CharField(_("by"), max_length=150)
     note = models.TextField(_("note"), blank=True)
+    # A system note is kept as {"message": {"key", "params"}} (alerts/notes.py), put into
+    # words in the reader's language.
+    details = models.JSONField(default=dict, blank=True)
 
     class Meta:
         verbose_name = _("work order timeline entry")
@@ -224,6 +232,11 @@ class WorkOrderEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} {self.at:%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def text(self) -> str:
+        """The note in the reader's language (a system message), or as a person wrote it."""
+        return entry_note(self)
 
 
 def work_photo_path(instance: "WorkOrderPhoto", filename: str) -> str:
@@ -293,6 +306,9 @@ class Notification(models.Model):
     title = models.CharField(_("title"), max_length=200)
     body = models.TextField(_("text"), blank=True)
     url = models.CharField(max_length=300, blank=True)
+    # {"title": message, "body": message} (alerts/notes.py): the title and text in the
+    # reader's language; ``title`` and ``body`` keep them in the language they were sent in.
+    message = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(_("time"), auto_now_add=True)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
 
@@ -304,6 +320,14 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def title_text(self) -> str:
+        return render_note(self.message.get("title"), self.title)
+
+    @property
+    def body_text(self) -> str:
+        return render_note(self.message.get("body"), self.body)
 
 
 class Webhook(models.Model):
@@ -372,3 +396,48 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.webhook} #{self.pk} {self.get_state_display()}"
+
+
+class EmailDelivery(models.Model):
+    """One e-mail to one person, retried with backoff like a webhook delivery; ``attempts``
+    is its log. Subject and text are written in the person's language when it is queued."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="email_deliveries")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("person"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    to = models.EmailField(_("to"), max_length=254)
+    topic = models.CharField(_("topic"), max_length=60)
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("text"))
+    state = models.CharField(
+        _("state"), max_length=10, choices=DeliveryState.choices, default=DeliveryState.PENDING
+    )
+    attempt_count = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # When the next attempt is due; a worker taking it pushes this forward (its lease).
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    attempts = models.JSONField(_("attempt log"), default=list, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+
+    scope = ScopeSpec(domain=Domain.MONITORING, zone=None, unit=None)
+
+    class Meta:
+        verbose_name = _("e-mail delivery")
+        verbose_name_plural = _("e-mail deliveries")
+        ordering = ["-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=DeliveryState.values),
+                name="command_emaildelivery_state_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.to} #{self.pk} {self.get_state_display()}"

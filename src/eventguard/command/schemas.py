@@ -47,7 +47,14 @@ class WorkOrderEntryOut(Schema):
     at: dt.datetime
     action: str
     by: str = Field(alias="actor_name")
-    note: str
+    note: str = Field(
+        description="What a person wrote, or the system's note in the reader's language."
+    )
+    details: dict
+
+    @staticmethod
+    def resolve_note(obj) -> str:
+        return obj.text
 
 
 class WorkOrderOut(Schema):
@@ -117,6 +124,8 @@ class PreferenceOut(Schema):
 
 
 class NotificationOut(Schema):
+    """Title and text in the reader's language."""
+
     id: int
     kind: str
     severity: str
@@ -125,6 +134,14 @@ class NotificationOut(Schema):
     url: str
     created_at: dt.datetime
     read_at: dt.datetime | None
+
+    @staticmethod
+    def resolve_title(obj) -> str:
+        return obj.title_text
+
+    @staticmethod
+    def resolve_body(obj) -> str:
+        return obj.body_text
 
 
 class StatisticOut(Schema):
@@ -160,6 +177,19 @@ class WebhookCreatedOut(WebhookOut):
 class DeliveryOut(Schema):
     id: int
     topic: str
+    state: str
+    attempt_count: int
+    next_attempt_at: dt.datetime | None
+    delivered_at: dt.datetime | None
+    attempts: list[dict]
+    created_at: dt.datetime
+
+
+class EmailDeliveryOut(Schema):
+    id: int
+    to: str
+    topic: str
+    subject: str
     state: str
     attempt_count: int
     next_attempt_at: dt.datetime | None

@@ -18,6 +18,7 @@ from eventguard.core.models import Event, Role, RoleAssignment, User, Zone
 from .models import (
     OPEN_WORK_STATES,
     DeliveryState,
+    EmailDelivery,
     EscalationLevel,
     EscalationTarget,
     Notification,
@@ -90,6 +91,14 @@ def recipients_for(alarm: Alarm, target: str, *, now: dt.datetime | None = None)
         )
     users = User.objects.filter(pk__in=[a.user_id for a in assignments.select_related(None)])
     return list(users.order_by("username"))
+
+
+def event_commanders(event_id: int) -> list[User]:
+    """The event's active commanders (told of overdue work orders)."""
+    ids = RoleAssignment.objects.filter(
+        event_id=event_id, role=Role.COMMANDER, is_active=True, user__is_active=True
+    ).values("user_id")
+    return list(User.objects.filter(pk__in=ids).order_by("username"))
 
 
 def escalation_chains(*, user: User, event: Event) -> QuerySet[EscalationLevel]:
@@ -232,6 +241,17 @@ def webhook_list(*, user: User, event: Event) -> QuerySet[Webhook]:
 
 def delivery_list(*, user: User, webhook: Webhook) -> QuerySet[WebhookDelivery]:
     return scope(user, WebhookDelivery).filter(webhook=webhook).order_by("-pk")
+
+
+def email_delivery_list(
+    *, user: User, event: Event, state: str | None = None
+) -> QuerySet[EmailDelivery]:
+    """The event's e-mail log: all of it for its commanders and administrators (the command
+    centre's settings), else only the person's own e-mails."""
+    qs = scope(user, EmailDelivery, event=event).order_by("-pk")
+    if not roles_in(user, event) & {"admin", "commander"}:
+        qs = qs.filter(user=user)
+    return qs.filter(state=state) if state else qs
 
 
 # ---------------------------------------------------------------- the dashboard

@@ -13,13 +13,14 @@ from collections.abc import Iterable, Sequence
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from eventguard.alerts import notes
 from eventguard.alerts.models import Alarm, AlarmEntry, AlarmState, Severity
 from eventguard.alerts.services import alarm_timeline_add
 from eventguard.core.access import CHANGE, VIEW, allows, require, roles_in
@@ -34,6 +35,7 @@ from .models import (
     AlarmEscalation,
     Channel,
     DeliveryState,
+    EmailDelivery,
     EscalationLevel,
     EscalationTarget,
     Notification,
@@ -47,6 +49,45 @@ from .models import (
 )
 
 logger = logging.getLogger(__name__)
+
+# What the system writes on timelines and in notifications, put into words when read
+# (alerts/notes.py).
+_TARGETS = dict(EscalationTarget.choices)
+notes.register("escalation.notified", gettext_lazy("Level %(level)s: %(target)s"), target=_TARGETS)
+notes.register(
+    "escalation.escalated",
+    gettext_lazy("Escalated to level %(level)s: %(target)s (%(people)s)"),
+    target=_TARGETS,
+)
+notes.register(
+    "escalation.reminder",
+    gettext_lazy("Reminder %(reminder)s at level %(level)s: %(target)s (%(people)s)"),
+    target=_TARGETS,
+)
+notes.register(
+    "alarm.title",
+    gettext_lazy("%(severity)s alarm: %(rule)s · %(subject)s"),
+    severity=dict(Severity.choices),
+)
+notes.register("alarm.reminder", gettext_lazy("Reminder: %(title)s"))
+notes.register(
+    "alarm.body", gettext_lazy("Alarm %(id)s in %(zone)s, first at %(at)s, %(count)s time(s).")
+)
+notes.register("work_order.dispatched", gettext_lazy("Work order %(id)s for you: %(title)s"))
+notes.register(
+    "work_order.overdue",
+    gettext_lazy("Past its deadline (%(deadline)s), still %(state)s; told: %(people)s"),
+    state=dict(WorkOrderState.choices),
+)
+notes.register(
+    "work_order.overdue_title",
+    gettext_lazy("Work order %(id)s is past its deadline: %(title)s"),
+)
+notes.register(
+    "work_order.overdue_body",
+    gettext_lazy("Assigned to %(assignee)s; deadline %(deadline)s; still %(state)s."),
+    state=dict(WorkOrderState.choices),
+)
 
 
 def _name(actor: User | None) -> str:
@@ -327,23 +368,37 @@ def _chain(event_id: int, severity: str) -> list[EscalationLevel]:
     ]
 
 
-def _alarm_text(alarm: Alarm) -> tuple[str, str]:
-    title = _("%(severity)s alarm: %(rule)s · %(subject)s") % {
-        "severity": alarm.get_severity_display(),
-        "rule": alarm.rule.name,
-        "subject": alarm.subject_name,
-    }
-    body = _("Alarm %(id)s in %(zone)s, first at %(at)s, %(count)s time(s).") % {
-        "id": alarm.pk,
-        "zone": alarm.zone.name if alarm.zone_id else "-",
-        "at": timezone.localtime(alarm.first_at).strftime("%Y-%m-%d %H:%M:%S"),
-        "count": alarm.count,
-    }
-    return title, body
+def _bilingual(obj) -> dict:
+    """A name in both languages, for a message shown in its reader's one."""
+    if obj is None:
+        return {"zh": "-", "en": "-"}
+    return {"zh": obj.name_zh, "en": obj.name_en or obj.name_zh}
+
+
+def _alarm_message(alarm: Alarm, *, reminder: bool = False) -> dict:
+    title = notes.message(
+        "alarm.title",
+        severity=alarm.severity,
+        rule=_bilingual(alarm.rule),
+        subject=alarm.subject_name,
+    )
+    if reminder:
+        title = notes.message("alarm.reminder", title=title)
+    body = notes.message(
+        "alarm.body",
+        id=alarm.pk,
+        zone=_bilingual(alarm.zone if alarm.zone_id else None),
+        at=timezone.localtime(alarm.first_at).strftime("%Y-%m-%d %H:%M:%S"),
+        count=alarm.count,
+    )
+    return {"title": title, "body": body}
 
 
 def _step(esc: AlarmEscalation, alarm: Alarm, now: dt.datetime) -> None:
-    """One due step of an unacknowledged alarm: go to the next level, or remind at the last."""
+    """One due step of an unacknowledged alarm: go to the next level, or remind at the last.
+
+    The wait before the next level is the alarm's rule's own time when it has one, else the
+    level's; at the last level reminders repeat at the level's reminder interval."""
     chain = _chain(alarm.event_id, alarm.severity)
     if not chain:
         esc.finished, esc.next_at = True, None
@@ -352,41 +407,48 @@ def _step(esc: AlarmEscalation, alarm: Alarm, now: dt.datetime) -> None:
     if esc.level < len(chain):
         esc.level += 1
         level = chain[esc.level - 1]
-        action, kind = (
-            (AlarmEntry.Action.NOTIFIED, "alarm.raised")
+        action, kind, note_key = (
+            (AlarmEntry.Action.NOTIFIED, "alarm.raised", "escalation.notified")
             if esc.level == 1
-            else (AlarmEntry.Action.ESCALATED, "alarm.escalated")
+            else (AlarmEntry.Action.ESCALATED, "alarm.escalated", "escalation.escalated")
         )
-        esc.next_at = now + dt.timedelta(
-            seconds=level.ack_within_seconds
-            if esc.level < len(chain)
-            else level.remind_every_seconds
-        )
+        if esc.level < len(chain):
+            wait = alarm.rule.ack_within_seconds or level.ack_within_seconds
+        else:
+            wait = level.remind_every_seconds
     else:
         level = chain[-1]
         esc.reminders += 1
-        action, kind = AlarmEntry.Action.REMINDED, "alarm.reminder"
-        esc.next_at = now + dt.timedelta(seconds=level.remind_every_seconds)
+        action, kind, note_key = AlarmEntry.Action.REMINDED, "alarm.reminder", "escalation.reminder"
+        wait = level.remind_every_seconds
+    esc.next_at = now + dt.timedelta(seconds=wait)
     esc.save(update_fields=["level", "reminders", "next_at"])
     recipients = selectors.recipients_for(alarm, level.target, now=now)
+    to = sorted(u.get_username() for u in recipients)
     alarm_timeline_add(
         alarm=alarm,
         action=action,
         actor=None,
-        note=_("Level %(level)s: %(target)s")
-        % {"level": esc.level, "target": level.get_target_display()},
-        details={"level": esc.level, "to": sorted(u.get_username() for u in recipients)},
+        details={
+            "level": esc.level,
+            "to": to,
+            "next_in_seconds": wait,
+            "message": notes.message(
+                note_key,
+                level=esc.level,
+                target=level.target,
+                reminder=esc.reminders,
+                people=to,
+            ),
+        },
     )
-    title, body = _alarm_text(alarm)
-    if action == AlarmEntry.Action.REMINDED:
-        title = _("Reminder: %(title)s") % {"title": title}
+    message = _alarm_message(alarm, reminder=action == AlarmEntry.Action.REMINDED)
     notify(
         event_id=alarm.event_id,
         kind=kind,
         severity=alarm.severity,
         domain=alarm.domain,
-        title=title,
-        body=body,
+        message=message,
         url=f"/e/{alarm.event.code}/alarms/{alarm.pk}/",
         recipients=recipients,
         payload=_alarm_payload(alarm, kind, level=esc.level),
@@ -395,7 +457,7 @@ def _step(esc: AlarmEscalation, alarm: Alarm, now: dt.datetime) -> None:
         actor=None,
         action=kind,
         obj=alarm,
-        after={"level": esc.level, "reminders": esc.reminders},
+        after={"level": esc.level, "reminders": esc.reminders, "next_in_seconds": wait},
     )
 
 
@@ -519,14 +581,22 @@ def notify(
     kind: str,
     severity: str,
     domain: str,
-    title: str,
-    body: str,
+    title: str = "",
+    body: str = "",
+    message: dict | None = None,
     url: str = "",
     recipients: Iterable[User] = (),
     payload: dict | None = None,
 ) -> list[Notification]:
     """Tell people on the channels they chose, and the event's webhooks; inside the caller's
-    transaction (the feed rows and deliveries commit with it; e-mail leaves after commit)."""
+    transaction (the feed rows, e-mail and webhook deliveries commit with it; e-mail is first
+    tried right after the commit, then retried by the timer).
+
+    ``message`` (``{"title": ..., "body": ...}``, alerts/notes.py) is put into words in each
+    reader's language: the feed when read, an e-mail in its recipient's language."""
+    message = message or {}
+    title = notes.render(message.get("title"), title)
+    body = notes.render(message.get("body"), body)
     recipients = {u.pk: u for u in recipients if u.is_active}
     prefs = {
         (p.user_id, p.channel): p
@@ -541,29 +611,39 @@ def notify(
             title=title[:200],
             body=body,
             url=url,
+            message=message,
         )
         for pk in recipients
         if _wants(prefs.get((pk, Channel.FEED)), Channel.FEED, severity, domain)
     ]
     Notification.objects.bulk_create(feed)
-    emails = sorted(
-        u.email
-        for pk, u in recipients.items()
-        if u.email and _wants(prefs.get((pk, Channel.EMAIL)), Channel.EMAIL, severity, domain)
-    )
+    emails = []
+    now = timezone.now()
+    for pk, user in sorted(recipients.items()):
+        if not user.email or not _wants(
+            prefs.get((pk, Channel.EMAIL)), Channel.EMAIL, severity, domain
+        ):
+            continue
+        with translation.override(user.language or settings.LANGUAGE_CODE):
+            subject = notes.render(message.get("title"), title)
+            text = notes.render(message.get("body"), body)
+        emails.append(
+            EmailDelivery(
+                event_id=event_id,
+                user=user,
+                to=user.email,
+                topic=kind[:60],
+                subject=subject[:200],
+                body=f"{text}\n\n{url}" if url else text,
+                next_attempt_at=now,
+            )
+        )
     if emails:
-        text = f"{body}\n\n{url}" if url else body
-        transaction.on_commit(lambda: _send_mail(title, text, emails))
+        ids = [e.pk for e in EmailDelivery.objects.bulk_create(emails)]
+        transaction.on_commit(lambda: emails_deliver_due(ids=ids))
     if payload is not None:
         _webhooks_for(event_id, severity, domain, payload)
     return feed
-
-
-def _send_mail(subject: str, text: str, emails: list[str]) -> None:
-    try:
-        send_mail(subject, text, settings.DEFAULT_FROM_EMAIL, emails, fail_silently=False)
-    except Exception:  # the mail server being away must not stop the worker
-        logger.exception("e-mail to %s failed", emails)
 
 
 def notification_preference_set(
@@ -809,20 +889,67 @@ def _webhooks_for(event_id: int, severity: str, domain: str, payload: dict) -> N
     )
 
 
-def _claim_delivery(now: dt.datetime) -> WebhookDelivery | None:
+def _claim(model, now: dt.datetime, ids: Sequence[int] | None = None):
+    """Take the next due pending delivery (a webhook's or an e-mail) for this worker: the
+    row is claimed with SKIP LOCKED and leased by pushing its next attempt forward."""
     with transaction.atomic():
-        delivery = (
-            WebhookDelivery.objects.select_for_update(skip_locked=True)
-            .filter(state=DeliveryState.PENDING, next_attempt_at__lte=now)
-            .order_by("next_attempt_at", "pk")
-            .first()
+        qs = model.objects.select_for_update(skip_locked=True).filter(
+            state=DeliveryState.PENDING, next_attempt_at__lte=now
         )
+        if ids is not None:
+            qs = qs.filter(pk__in=ids)
+        delivery = qs.order_by("next_attempt_at", "pk").first()
         if delivery is None:
             return None
-        # The lease: no other worker takes it while this one is posting it.
+        # The lease: no other worker takes it while this one is sending it.
         delivery.next_attempt_at = now + WEBHOOK_LEASE
         delivery.save(update_fields=["next_attempt_at"])
+    return delivery
+
+
+def _claim_delivery(now: dt.datetime) -> WebhookDelivery | None:
+    delivery = _claim(WebhookDelivery, now)
+    if delivery is None:
+        return None
     return WebhookDelivery.objects.select_related("webhook").get(pk=delivery.pk)
+
+
+def _record_attempt(
+    model, pk: int, *, ok: bool, log: dict, now: dt.datetime, action: str, max_attempts: int
+) -> str:
+    """Log one attempt of a delivery; delivered, retried after its backoff, or given up."""
+    with transaction.atomic():
+        delivery = model.objects.select_for_update().get(pk=pk)
+        before = {"state": delivery.state, "attempt_count": delivery.attempt_count}
+        delivery.attempt_count += 1
+        delivery.attempts = [*delivery.attempts, {"at": now.isoformat(), **log}]
+        if ok:
+            delivery.state, delivery.delivered_at, delivery.next_attempt_at = (
+                DeliveryState.DELIVERED,
+                now,
+                None,
+            )
+        elif delivery.attempt_count >= max_attempts:
+            delivery.state, delivery.next_attempt_at = DeliveryState.FAILED, None
+        else:
+            delivery.next_attempt_at = now + webhook_backoff(delivery.attempt_count)
+        save_validated(delivery)
+        audit_many(
+            actor=None,
+            changes=[
+                Change(
+                    action=action,
+                    obj=delivery,
+                    before=before,
+                    after={
+                        "state": delivery.state,
+                        "attempt_count": delivery.attempt_count,
+                        **log,
+                    },
+                )
+            ],
+        )
+    return delivery.state
 
 
 def _post(delivery: WebhookDelivery) -> tuple[int | None, str]:
@@ -854,42 +981,15 @@ def _post(delivery: WebhookDelivery) -> tuple[int | None, str]:
 def webhook_delivery_attempt(*, delivery: WebhookDelivery, now: dt.datetime | None = None) -> str:
     """Post one delivery once and log the attempt; schedule the retry or give up."""
     status, error = _post(delivery)
-    now = now or timezone.now()
-    with transaction.atomic():
-        delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
-        before = {"state": delivery.state, "attempt_count": delivery.attempt_count}
-        delivery.attempt_count += 1
-        delivery.attempts = [
-            *delivery.attempts,
-            {"at": now.isoformat(), "status": status, "error": error},
-        ]
-        if status is not None and 200 <= status < 300:
-            delivery.state, delivery.delivered_at, delivery.next_attempt_at = (
-                DeliveryState.DELIVERED,
-                now,
-                None,
-            )
-        elif delivery.attempt_count >= WEBHOOK_MAX_ATTEMPTS:
-            delivery.state, delivery.next_attempt_at = DeliveryState.FAILED, None
-        else:
-            delivery.next_attempt_at = now + webhook_backoff(delivery.attempt_count)
-        save_validated(delivery)
-        audit_many(
-            actor=None,
-            changes=[
-                Change(
-                    action="webhook.deliver",
-                    obj=delivery,
-                    before=before,
-                    after={
-                        "state": delivery.state,
-                        "attempt_count": delivery.attempt_count,
-                        "status": status,
-                    },
-                )
-            ],
-        )
-    return delivery.state
+    return _record_attempt(
+        WebhookDelivery,
+        delivery.pk,
+        ok=status is not None and 200 <= status < 300,
+        log={"status": status, "error": error},
+        now=now or timezone.now(),
+        action="webhook.deliver",
+        max_attempts=WEBHOOK_MAX_ATTEMPTS,
+    )
 
 
 def webhooks_deliver_due(*, now: dt.datetime | None = None, limit: int = 50) -> int:
@@ -899,6 +999,49 @@ def webhooks_deliver_due(*, now: dt.datetime | None = None, limit: int = 50) -> 
         if delivery is None:
             break
         webhook_delivery_attempt(delivery=delivery, now=now)
+        sent += 1
+    return sent
+
+
+# ---------------------------------------------------------------- e-mail
+
+EMAIL_MAX_ATTEMPTS = WEBHOOK_MAX_ATTEMPTS
+
+
+def email_delivery_attempt(*, delivery: EmailDelivery, now: dt.datetime | None = None) -> str:
+    """Send one e-mail once and log the attempt; retried with the webhooks' backoff, given up
+    after :data:`EMAIL_MAX_ATTEMPTS`."""
+    try:
+        EmailMessage(
+            delivery.subject, delivery.body, settings.DEFAULT_FROM_EMAIL, [delivery.to]
+        ).send(fail_silently=False)
+    except Exception as exc:  # the mail server away, refused, timed out: all retried
+        logger.warning("e-mail %s to %s failed: %s", delivery.pk, delivery.to, exc)
+        ok, error = False, f"{type(exc).__name__}: {exc}"[:200]
+    else:
+        ok, error = True, ""
+    return _record_attempt(
+        EmailDelivery,
+        delivery.pk,
+        ok=ok,
+        log={"error": error},
+        now=now or timezone.now(),
+        action="email.deliver",
+        max_attempts=EMAIL_MAX_ATTEMPTS,
+    )
+
+
+def emails_deliver_due(
+    *, now: dt.datetime | None = None, ids: Sequence[int] | None = None, limit: int = 50
+) -> int:
+    """Send the due e-mails (only ``ids`` when given: those just queued); several workers
+    may run this at once."""
+    sent = 0
+    while sent < limit:
+        delivery = _claim(EmailDelivery, now or timezone.now(), ids)
+        if delivery is None:
+            break
+        email_delivery_attempt(delivery=delivery, now=now)
         sent += 1
     return sent
 
@@ -1038,7 +1181,7 @@ def work_order_dispatch(
             kind="work_order.dispatched",
             severity=alarm.severity if alarm else "",
             domain=work.domain,
-            title=_("Work order %(id)s for you: %(title)s") % {"id": work.pk, "title": work.title},
+            message={"title": notes.message("work_order.dispatched", id=work.pk, title=work.title)},
             body=work.instructions,
             url=f"/e/{work.event.code}/work-orders/{work.pk}/",
             recipients=[assignee],
@@ -1149,6 +1292,108 @@ def work_order_complete(
 
 def work_order_return(*, actor: User | None, work_order: WorkOrder, note: str) -> WorkOrder:
     return work_order_transition(actor=actor, work_order=work_order, action="return", note=note)
+
+
+def work_order_overdue_notify(*, work_order: WorkOrder, now: dt.datetime | None = None) -> bool:
+    """Tell the assignee and the event's commanders, once, that an open work order has passed
+    its deadline, and say so on its timeline. Returns False when there is nothing to do
+    (finished, not yet due, or already told: the first worker to set the notice wins)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        claimed = WorkOrder.objects.filter(
+            pk=work_order.pk,
+            state__in=OPEN_WORK_STATES,
+            deadline__lt=now,
+            overdue_notified_at__isnull=True,
+        ).update(overdue_notified_at=now)
+        if not claimed:
+            return False
+        work = WorkOrder.objects.select_related("event", "assignee", "alarm").get(pk=work_order.pk)
+        recipients = {u.pk: u for u in selectors.event_commanders(work.event_id)}
+        recipients[work.assignee_id] = work.assignee
+        people = sorted(u.get_username() for u in recipients.values() if u.is_active)
+        deadline = timezone.localtime(work.deadline).strftime("%Y-%m-%d %H:%M:%S")
+        WorkOrderEntry.objects.create(
+            work_order=work,
+            at=now,
+            action=WorkOrderEntry.Action.OVERDUE,
+            actor=None,
+            actor_name=_name(None),
+            details={
+                "to": people,
+                "message": notes.message(
+                    "work_order.overdue", deadline=deadline, state=work.state, people=people
+                ),
+            },
+        )
+        audit(
+            actor=None,
+            action="work_order.overdue",
+            obj=work,
+            before={"overdue_notified_at": None},
+            after={"overdue_notified_at": now.isoformat(), "to": people},
+        )
+        severity = work.alarm.severity if work.alarm_id else ""
+        notify(
+            event_id=work.event_id,
+            kind="work_order.overdue",
+            severity=severity,
+            domain=work.domain,
+            message={
+                "title": notes.message("work_order.overdue_title", id=work.pk, title=work.title),
+                "body": notes.message(
+                    "work_order.overdue_body",
+                    assignee=work.assignee.get_username(),
+                    deadline=deadline,
+                    state=work.state,
+                ),
+            },
+            url=f"/e/{work.event.code}/work-orders/{work.pk}/",
+            recipients=recipients.values(),
+            payload={
+                "topic": "work_order.overdue",
+                "event": work.event.code,
+                "work_order": {
+                    "id": work.pk,
+                    "title": work.title,
+                    "state": work.state,
+                    "domain": work.domain,
+                    "assignee": work.assignee.get_username(),
+                    "deadline": work.deadline.isoformat(),
+                    "alarm_id": work.alarm_id,
+                    "hazard_id": work.hazard_id,
+                },
+            },
+        )
+        publish(
+            "command.work_order.overdue",
+            work_order_id=work.pk,
+            event_id=work.event_id,
+            assignee_id=work.assignee_id,
+        )
+    return True
+
+
+def work_orders_overdue(*, now: dt.datetime | None = None, limit: int = 100) -> int:
+    """Tell people of each open work order past its deadline, once; several workers may run
+    this at once (rows claimed with SKIP LOCKED, and the notice set only if still unset)."""
+    done = 0
+    while done < limit:
+        at = now or timezone.now()
+        with transaction.atomic():
+            work = (
+                WorkOrder.objects.select_for_update(skip_locked=True)
+                .filter(
+                    state__in=OPEN_WORK_STATES, deadline__lt=at, overdue_notified_at__isnull=True
+                )
+                .order_by("deadline", "pk")
+                .first()
+            )
+            if work is None:
+                break
+            work_order_overdue_notify(work_order=work, now=at)
+        done += 1
+    return done
 
 
 def open_work_states() -> tuple[str, ...]:

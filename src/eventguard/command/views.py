@@ -18,7 +18,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -170,6 +170,7 @@ def feed_stream(request, event):
     except ValueError:
         after = 0
     user = request.user
+    language = translation.get_language()  # titles are put into words in the reader's
 
     async def events():
         # An asynchronous stream: under the ASGI server each line leaves as it is written.
@@ -180,12 +181,14 @@ def feed_stream(request, event):
         while time.monotonic() < ends:
             for item in await read(user=user, event=event, after=after):
                 after = item.pk
+                with translation.override(language):
+                    title, body = item.title_text, item.body_text
                 data = {
                     "id": item.pk,
                     "kind": item.kind,
                     "severity": item.severity,
-                    "title": item.title,
-                    "body": item.body,
+                    "title": title,
+                    "body": body,
                     "url": item.url,
                     "at": item.created_at.isoformat(),
                 }

@@ -69,6 +69,12 @@ def test_an_unacknowledged_alarm_climbs_the_chain_then_keeps_reminding(world, re
     assert actions.count("escalated") == 2 and actions.count("reminded") == 2
     escalated = alarm.entries.filter(action="escalated").last()
     assert escalated.details["to"] == [world.commander.username]
+    # Without a time of its own on the rule, each level's wait applies.
+    assert alarm.rule.ack_within_seconds is None
+    assert escalated.details["next_in_seconds"] == 30  # the last level: its reminder interval
+    assert escalated.text == f"Escalated to level 3: Commander ({world.commander.username})"
+    reminder = alarm.entries.filter(action="reminded").last()
+    assert reminder.text == f"Reminder 2 at level 3: Commander ({world.commander.username})"
 
     alert_services.alarm_acknowledge(actor=world.commander, alarm=alarm)
     services.escalations_due(now=start + dt.timedelta(hours=1))
@@ -228,3 +234,51 @@ def test_the_statistics_page_lists_each_group_and_links_to_its_alarms(world, tra
     assert "?rule=lift-trapped" in page
     page = client.get(f"/e/{world.event.code}/command/statistics/?by=nonsense")
     assert page.status_code == 200 and "?severity=critical" in page.content.decode()
+
+
+def _report_fault(world, report, device, fault):
+    from eventguard.alerts.models import Alarm
+    from eventguard.telemetry.testing import elevator
+
+    report(device, elevator(1, fault=fault))
+    return Alarm.objects.get(subject_id=device.subject_id, state="active")
+
+
+def test_a_rule_with_its_own_time_escalates_before_one_on_the_chain_default(world, report):
+    """Two critical alarms on the same chain (60 s a level): the one whose rule says 20 s
+    reaches the zone supervisor first; reminders still follow the last level's interval."""
+    from eventguard.alerts.models import Rule
+
+    _chain(world)
+    motion = Rule.objects.get(event=world.event, code="lift-dangerous-motion")
+    alert_services.rule_update(actor=world.commander, rule=motion, ack_within_seconds=20)
+    trapped = _report_fault(world, report, world.device_a, "trapped_away_from_floor")
+    overspeed = _report_fault(world, report, world.device_b, "overspeed")
+    assert overspeed.rule == motion and trapped.rule.ack_within_seconds is None
+    start = timezone.now()
+
+    services.escalations_due(now=start + dt.timedelta(seconds=25))
+    assert AlarmEscalation.objects.get(alarm=overspeed).level == 2
+    assert AlarmEscalation.objects.get(alarm=trapped).level == 1
+    told = set(Notification.objects.filter(kind="alarm.escalated").values_list("user", flat=True))
+    assert told == {world.sup_b.pk}  # the supervisor of hall B, where the overspeed is
+
+    services.escalations_due(now=start + dt.timedelta(seconds=50))
+    assert AlarmEscalation.objects.get(alarm=overspeed).level == 3
+    assert AlarmEscalation.objects.get(alarm=trapped).level == 1
+    services.escalations_due(now=start + dt.timedelta(seconds=61))
+    assert AlarmEscalation.objects.get(alarm=trapped).level == 2
+
+    # At the last level the reminders repeat every 30 s (the level's), not every 20 s.
+    services.escalations_due(now=start + dt.timedelta(seconds=75))
+    assert AlarmEscalation.objects.get(alarm=overspeed).reminders == 0
+    services.escalations_due(now=start + dt.timedelta(seconds=81))
+    assert AlarmEscalation.objects.get(alarm=overspeed).reminders == 1
+    services.escalations_due(now=start + dt.timedelta(seconds=112))
+    assert AlarmEscalation.objects.get(alarm=overspeed).reminders == 2
+
+    alert_services.alarm_acknowledge(actor=world.commander, alarm=overspeed)
+    services.escalations_due(now=start + dt.timedelta(hours=1))
+    assert AlarmEscalation.objects.get(alarm=overspeed).reminders == 2
+    waits = [e.details["next_in_seconds"] for e in overspeed.entries.filter(action="escalated")]
+    assert waits == [20, 30]
