@@ -59,6 +59,11 @@ def _local(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=TZ)
 
 
+def _departure(day: dt.date, half: int, truck: int) -> dt.datetime:
+    """The trucks of a half-day leave ten minutes apart (past the hour at a large scale)."""
+    return _local(day, 7 + half * 5) + dt.timedelta(minutes=10 * truck)
+
+
 def _exhibitors(event) -> list[Unit]:
     return list(Unit.objects.filter(event=event, category__code="exhibitor").order_by("pk"))
 
@@ -278,7 +283,7 @@ def load_loop(ctx: ScenarioContext) -> None:
             for start in range(0, len(boxes), TRUCK_CAPACITY):
                 trip_no += 1
                 load = boxes[start : start + TRUCK_CAPACITY]
-                departed = _local(departure_day, 7 + half * 5, 10 * (start // TRUCK_CAPACITY))
+                departed = _departure(departure_day, half, start // TRUCK_CAPACITY)
                 plate = f"沪B{rng.randrange(10000, 99999)}"
                 trip = services.transport_depart(
                     actor=None,
