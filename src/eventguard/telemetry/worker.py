@@ -20,7 +20,8 @@ batch is retried with backoff and acknowledged only once stored. Nothing acknowl
 is ever lost, and nothing is stored twice.
 
 A second thread runs the periodic work (time rules, the offline rule, escalation,
-housekeeping), each task safe with several workers running (see alerts/tasks.py). A third
+housekeeping), each task safe with several workers running (see alerts/tasks.py), and,
+every second, the database upkeep of the ingest (telemetry/tasks.py: ``ingest_upkeep``). A third
 delivers the committed domain events to their subscribers (escalation, notifications,
 webhooks, the alarm notices on ``<root>/<event>/alarms``), so that the ingest loop never
 waits for them.
@@ -337,10 +338,9 @@ class IngestWorker:
             properties=self._connect_properties,
         )
         self.client.loop_start()
-        timers = None
-        if self.config.timers:
-            timers = threading.Thread(target=self._run_timers, name="timers", daemon=True)
-            timers.start()
+        # Always: the database upkeep of the ingest (see _run_timers) runs there too.
+        timers = threading.Thread(target=self._run_timers, name="timers", daemon=True)
+        timers.start()
         self._tune_sqlite()
         try:
             while not self.stop_event.is_set():
@@ -381,9 +381,10 @@ class IngestWorker:
         while not self.stop_event.is_set():
             try:
                 close_old_connections()
-                if db_connection.vendor == "sqlite":
-                    with db_connection.cursor() as cursor:
-                        cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                telemetry_tasks.ingest_upkeep()
+                if not self.config.timers:
+                    self.stop_event.wait(1.0)
+                    continue
                 alert_tasks.run_due_rules()
                 command_tasks.run_due()
                 if time.monotonic() >= next_housekeeping:

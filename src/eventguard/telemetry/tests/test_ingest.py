@@ -287,3 +287,21 @@ def test_payloads_with_escapes_whitespace_and_chinese_are_stored_exactly(logger_
     assert TelemetryMessage.objects.get(device=logger_, seq=1).payload == data
     logger_.refresh_from_db()
     assert logger_.latest["note"] == data["note"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_ingest_upkeep_vacuums_the_device_table_outside_any_transaction(logger_):
+    from django.db import connection
+
+    from eventguard.telemetry import tasks
+
+    for seq in range(1, 11):  # ten batches: ten versions of the device's row
+        services.telemetry_ingest(messages=[inbound(logger_, temperature(seq, -20))])
+    tasks.ingest_upkeep()  # VACUUM refuses to run inside a transaction block
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT last_vacuum FROM pg_stat_user_tables WHERE relname = 'telemetry_device'"
+            )
+            assert cursor.fetchone()[0] is not None
+    assert stored_seqs(logger_) == list(range(1, 11))
