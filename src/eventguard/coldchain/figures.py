@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from eventguard.core.figures import register
+from eventguard.core.figures import register, shared
 
 from . import selectors
 
@@ -17,13 +17,18 @@ def _boxes_url(query: str):
     return lambda event: reverse("coldchain:box_list", args=[event.code]) + query
 
 
+def _values(event) -> dict:
+    """The cold-chain figures are read together, once per report."""
+    return shared(("coldchain", event.pk), lambda: selectors.figure_values(event))
+
+
 def _count(key: str):
-    return lambda event: selectors.figure_values(event)[key]
+    return lambda event: _values(event)[key]
 
 
 def _date(key: str):
     def compute(event):
-        value = selectors.local_date(event, selectors.figure_values(event)[key])
+        value = selectors.local_date(event, _values(event)[key])
         return value.isoformat() if value else None
 
     return compute

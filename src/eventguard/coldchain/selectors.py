@@ -401,8 +401,16 @@ def event_boxes(event: Event) -> QuerySet[Box]:
 
 def figure_values(event: Event) -> dict:
     """Every cold-chain figure of the event, from the records."""
-    boxes = event_boxes(event)
-    dates = boxes.aggregate(first=Min("received_at"), last=Max("entered_at"))
+    # One pass over the event's boxes for every count and date.
+    values = event_boxes(event).aggregate(
+        received=Count("pk", filter=Q(received_at__isnull=False)),
+        cleared=Count("pk", filter=Q(cleared_at__isnull=False)),
+        positive=Count("pk", filter=_has_positive()),
+        entered=Count("pk", filter=Q(entered_at__isnull=False)),
+        on_time=Count("pk", filter=deadline_q(event, on_time=True)),
+        first=Min("received_at"),
+        last=Max("entered_at"),
+    )
     return {
         "exhibitors": Unit.objects.filter(
             event=event,
@@ -411,13 +419,13 @@ def figure_values(event: Event) -> dict:
         )
         .distinct()
         .count(),
-        "received": boxes.filter(received_at__isnull=False).count(),
-        "cleared": boxes.filter(cleared_at__isnull=False).count(),
-        "positive": boxes.filter(_has_positive()).count(),
-        "entered": boxes.filter(entered_at__isnull=False).count(),
-        "on_time": boxes.filter(deadline_q(event, on_time=True)).count(),
-        "first_entry": dates["first"],
-        "last_entry": dates["last"],
+        "received": values["received"],
+        "cleared": values["cleared"],
+        "positive": values["positive"],
+        "entered": values["entered"],
+        "on_time": values["on_time"],
+        "first_entry": values["first"],
+        "last_entry": values["last"],
     }
 
 

@@ -5,13 +5,14 @@ open work orders, the devices of the event), and names its list page."""
 
 from __future__ import annotations
 
+from django.core.cache import cache
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from eventguard.alerts.models import OPEN_STATES, Alarm
 from eventguard.core.access import scope
-from eventguard.core.figures import figures_report
+from eventguard.core.figures import figures_report, one_report, registered, shared
 from eventguard.core.models import Event, User, Zone
 
 from . import selectors
@@ -19,29 +20,33 @@ from .models import OPEN_WORK_STATES, WorkOrder
 
 KEY_FIGURE_PREFIXES = ("equipment.", "food.", "coldchain.", "alerts.", "command.", "hazards.")
 EQUIPMENT = "equipment.equipment"
+# Every open dashboard asks for the figures every tenth second; they are the same for
+# everyone, so each server process computes them at most this often and shares them.
+FIGURES_SECONDS = 10
 
 
 def _equipment_status(user: User, event: Event, now) -> list[dict]:
     from eventguard.equipment.models import POSTED_KINDS, Equipment, Patrol
     from eventguard.telemetry.models import Device
 
+    # Plain values, not model instances: a large venue has thousands of units on the map.
     equipment = list(
         scope(user, Equipment, event=event)
         .filter(kind__in=POSTED_KINDS, is_active=True)
-        .select_related("zone")
         .order_by("code")
+        .values("pk", "code", "kind", "plan_x", "plan_y", "zone__path")
     )
-    ids = [e.pk for e in equipment]
+    # The few open alarms, offline devices and patrols under way of the event, matched here
+    # rather than by a list of every equipment id in the query.
     faults = set(
         Alarm.objects.filter(
-            event=event, subject_type=EQUIPMENT, subject_id__in=ids, state__in=OPEN_STATES
+            event=event, subject_type=EQUIPMENT, state__in=OPEN_STATES
         ).values_list("subject_id", flat=True)
     )
     offline = set(
         Device.objects.filter(
             event=event,
             subject_type=EQUIPMENT,
-            subject_id__in=ids,
             is_active=True,
             last_seen_at__isnull=False,
             stale_at__lte=now,
@@ -49,34 +54,35 @@ def _equipment_status(user: User, event: Event, now) -> list[dict]:
     )
     patrolling = set(
         Patrol.objects.filter(
-            event=event, equipment_id__in=ids, started_at__isnull=False, completed_at__isnull=True
+            event=event, started_at__isnull=False, completed_at__isnull=True
         ).values_list("equipment_id", flat=True)
     )
     halls: dict[int | None, dict] = {}
     hall_of = _halls(event)
     for e in equipment:
-        hall = hall_of.get(e.zone.path if e.zone_id else "", None)
+        hall = hall_of.get(e["zone__path"] or "", None)
         key = hall.pk if hall else None
         entry = halls.setdefault(
             key,
             {"id": key, "name": hall.name if hall else _("Elsewhere"), "equipment": []},
         )
+        pk = e["pk"]
         status = (
             "fault"
-            if e.pk in faults
+            if pk in faults
             else "offline"
-            if e.pk in offline
+            if pk in offline
             else "patrol"
-            if e.pk in patrolling
+            if pk in patrolling
             else "normal"
         )
         entry["equipment"].append(
             {
-                "id": e.pk,
-                "code": e.code,
-                "kind": e.kind,
-                "x": float(e.plan_x) if e.plan_x is not None else None,
-                "y": float(e.plan_y) if e.plan_y is not None else None,
+                "id": pk,
+                "code": e["code"],
+                "kind": e["kind"],
+                "x": float(e["plan_x"]) if e["plan_x"] is not None else None,
+                "y": float(e["plan_y"]) if e["plan_y"] is not None else None,
                 "status": status,
             }
         )
@@ -99,7 +105,7 @@ def _halls(event: Event) -> dict[str, Zone]:
 def _funnel(event: Event) -> list[dict]:
     from eventguard.coldchain.selectors import figure_values
 
-    values = figure_values(event)
+    values = shared(("coldchain", event.pk), lambda: figure_values(event))
     boxes = reverse("coldchain:box_list", args=[event.code])
     return [
         {"stage": _("Received"), "value": values["received"], "url": boxes + "?received=true"},
@@ -110,6 +116,29 @@ def _funnel(event: Event) -> list[dict]:
             "url": boxes + "?entered=true",
         },
     ]
+
+
+def _figures_and_funnel(event: Event) -> dict:
+    """The key figures and the funnel: event-wide (the same whoever looks) and the slowest
+    part, computed at most once per ``FIGURES_SECONDS`` and language, and shared."""
+    key = f"command.dashboard.figures:{event.pk}:{translation.get_language()}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    # One report: the funnel and the cold-chain figures read the boxes once.
+    with one_report():
+        keys = [f.key for f in registered() if f.key.startswith(KEY_FIGURE_PREFIXES)]
+        report = figures_report(event, keys=keys)
+        result = {
+            "at": report["generated_at"],
+            "figures": [
+                {"key": key, "label": f["label"], "value": f["value"], "url": f["records_url"]}
+                for key, f in report["figures"].items()
+            ],
+            "funnel": _funnel(event),
+        }
+    cache.set(key, result, FIGURES_SECONDS)
+    return result
 
 
 def snapshot(*, user: User, event: Event, with_figures: bool = True) -> dict:
@@ -136,14 +165,7 @@ def snapshot(*, user: User, event: Event, with_figures: bool = True) -> dict:
         }
         for a in selectors.live_alarms(user=user, event=event)
     ]
-    figures = None
-    if with_figures:
-        report = figures_report(event)
-        figures = [
-            {"key": key, "label": f["label"], "value": f["value"], "url": f["records_url"]}
-            for key, f in report["figures"].items()
-            if key.startswith(KEY_FIGURE_PREFIXES)
-        ]
+    figures = _figures_and_funnel(event) if with_figures else {}
     offline = [
         {
             "code": d.code,
@@ -160,8 +182,9 @@ def snapshot(*, user: User, event: Event, with_figures: bool = True) -> dict:
         "at": now.isoformat(),
         "alarms": alarms,
         "halls": _equipment_status(user, event, now),
-        "funnel": _funnel(event) if with_figures else None,
-        "figures": figures,
+        "funnel": figures.get("funnel"),
+        "figures": figures.get("figures"),
+        "figures_at": figures.get("at"),
         "offline": offline,
         "work_orders": {
             "open": work.count(),

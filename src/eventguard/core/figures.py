@@ -6,7 +6,9 @@ listing the records it counts.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.utils import timezone, translation
@@ -23,6 +25,8 @@ class Figure:
 
 
 _figures: dict[str, Figure] = {}
+# Values several figures are computed from, kept for one report (see ``shared``).
+_report_values: ContextVar[dict | None] = ContextVar("figures_report_values", default=None)
 
 
 def register(key: str, *, label: Promise, compute: Callable, records_url: Callable, order=100):
@@ -38,8 +42,37 @@ def label_in(label: Promise, language: str) -> str:
         return str(label)
 
 
+@contextmanager
+def one_report() -> Iterator[None]:
+    """Within this block, a value that ``shared`` computes is computed once: the figures of
+    a report read the same records once, and agree with each other."""
+    if _report_values.get() is not None:
+        yield
+        return
+    token = _report_values.set({})
+    try:
+        yield
+    finally:
+        _report_values.reset(token)
+
+
+def shared(key: tuple, compute: Callable[[], object]):
+    """``compute()``, computed once per report (see ``one_report``), every time outside one."""
+    values = _report_values.get()
+    if values is None:
+        return compute()
+    if key not in values:
+        values[key] = compute()
+    return values[key]
+
+
 def figures_report(event, *, keys: list[str] | None = None) -> dict:
     """``{"event", "generated_at", "figures": {key: {value, label, records_url}}}``."""
+    with one_report():
+        return _report(event, keys)
+
+
+def _report(event, keys: list[str] | None) -> dict:
     figures = {}
     for figure in registered():
         if keys and figure.key not in keys:

@@ -13,6 +13,8 @@ def _english():
 
 @pytest.fixture(autouse=True)
 def _fresh_caches(settings, tmp_path):
+    from django.core.cache import cache
+
     from eventguard.alerts.engine import forget_rulebook
     from eventguard.telemetry.services import directory
 
@@ -20,9 +22,11 @@ def _fresh_caches(settings, tmp_path):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     forget_rulebook()
     directory.clear()
+    cache.clear()  # the dashboard's shared figures
     yield
     forget_rulebook()
     directory.clear()
+    cache.clear()
 
 
 @pytest.fixture

@@ -1,0 +1,58 @@
+"""The dashboard's live data costs the same number of queries however large the venue; its
+figures read the boxes once and are shared by everyone for a few seconds (bench/pages.py
+measures the pages under load)."""
+
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from eventguard.core.testing import client_for
+from eventguard.equipment.testing import make_equipment
+
+BOXES_READ = 'MIN("coldchain_box"."received_at")'  # the cold-chain figures' one query
+
+
+def live(world, query=""):
+    return f"/e/{world.event.code}/command/live/{query}"
+
+
+def read(client, url) -> tuple[dict, list[str]]:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200
+    return response.json(), [q["sql"] for q in captured.captured_queries]
+
+
+def test_the_live_data_takes_as_many_queries_for_thirty_lifts_as_for_two(world, trapped):
+    client = client_for(world.commander)
+    client.get(live(world, "?figures=0"))  # the session and the rulebook read once
+    _data, before = read(client, live(world, "?figures=0"))
+    for _ in range(30):
+        make_equipment(world.event, zone=world.zone_b, user_unit=world.unit_b)
+    data, after = read(client, live(world, "?figures=0"))
+    assert len(after) == len(before)
+    statuses = [e["status"] for h in data["halls"] for e in h["equipment"]]
+    assert len(statuses) == 32 and statuses.count("fault") == 1
+
+
+def test_the_figures_and_the_funnel_read_the_boxes_once_and_are_shared(world):
+    data, sql = read(client_for(world.commander), live(world))
+    assert len([q for q in sql if BOXES_READ in q]) == 1
+    assert {f["key"] for f in data["figures"]} >= {"coldchain.boxes_received"}
+    # A second person within the window gets the same figures without reading them again.
+    again, sql = read(client_for(world.sup_a), live(world))
+    assert not [q for q in sql if BOXES_READ in q]
+    assert again["figures"] == data["figures"] and again["figures_at"] == data["figures_at"]
+    cache.clear()  # the window over
+    _data, sql = read(client_for(world.sup_a), live(world))
+    assert len([q for q in sql if BOXES_READ in q]) == 1
+
+
+def test_a_supervisor_sees_only_the_lifts_of_their_hall_in_fault(world, trapped):
+    data, _sql = read(client_for(world.sup_b), live(world, "?figures=0"))
+    statuses = {e["id"]: e["status"] for h in data["halls"] for e in h["equipment"]}
+    assert statuses == {world.lift_b.pk: "normal"}
+    assert data["figures"] is None and data["funnel"] is None
+    data, _sql = read(client_for(world.sup_a), live(world, "?figures=0"))
+    statuses = {e["id"]: e["status"] for h in data["halls"] for e in h["equipment"]}
+    assert statuses == {world.lift_a.pk: "fault"}
