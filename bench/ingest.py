@@ -795,10 +795,10 @@ def main() -> None:
     parser.add_argument("--devices", type=int, default=800)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--worker-args", default="", help="more options for eventguard worker")
-    parser.add_argument("--batch-size", type=int, default=1000)
-    parser.add_argument("--receive-maximum", type=int, default=2000)
+    parser.add_argument("--batch-size", type=int, default=2000)
+    parser.add_argument("--receive-maximum", type=int, default=4000)
     parser.add_argument("--inflight", type=int, default=1000)
-    parser.add_argument("--window", type=int, default=2500)
+    parser.add_argument("--window", type=int, default=5000)
     parser.add_argument(
         "--broker",
         help="use this broker (e.g. mqtt://127.0.0.1:1883) instead of a private Mosquitto",

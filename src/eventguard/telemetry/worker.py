@@ -63,9 +63,9 @@ class WorkerConfig:
     client_id: str
     topic_root: str = "eventguard"
     share_group: str = "eventguard"
-    batch_size: int = 1000
+    batch_size: int = 2000
     linger: float = 0.005  # seconds to wait for more messages once one is there
-    receive_maximum: int = 2000
+    receive_maximum: int = 4000
     session_expiry: int = 86400  # seconds the broker keeps the session of a gone worker
     timers: bool = True
     notify_alarms: bool = True

@@ -22,14 +22,14 @@ class Command(BaseCommand):
             "--share-group",
             help="shared-subscription group (default: eventguard); empty: a plain subscription",
         )
-        parser.add_argument("--batch-size", type=int, default=1000)
+        parser.add_argument("--batch-size", type=int, default=2000)
         parser.add_argument(
             "--linger-ms", type=float, default=5.0, help="wait for more messages once one is in"
         )
         parser.add_argument(
             "--receive-maximum",
             type=int,
-            default=2000,
+            default=4000,
             help="messages the broker may have in flight to this worker",
         )
         parser.add_argument("--session-expiry", type=int, default=86400)
