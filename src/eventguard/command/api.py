@@ -29,6 +29,7 @@ from .schemas import (
     WebhookCreatedOut,
     WebhookIn,
     WebhookOut,
+    WebhookUpdateIn,
     WorkOrderDetailOut,
     WorkOrderIn,
     WorkOrderPage,
@@ -208,6 +209,68 @@ def webhook_create(request, event: EventCode, payload: WebhookIn):
         actor=request.user, event=_event(request, event), **payload.dict()
     )
     return Status(201, hook)
+
+
+def _webhook(request: HttpRequest, webhook_id: int):
+    from .models import Webhook
+
+    return get_scoped_or_404(request.user, Webhook.objects.select_related("event"), pk=webhook_id)
+
+
+@router.put(
+    "/webhooks/{webhook_id}", response={200: WebhookOut, **ERRORS}, summary="Change a webhook"
+)
+def webhook_update(request, webhook_id: int, payload: WebhookUpdateIn):
+    """Name, address and what it is told; the secret is changed by ``rotate-secret``."""
+    return services.webhook_update(
+        actor=request.user, webhook=_webhook(request, webhook_id), **payload.dict()
+    )
+
+
+@router.post(
+    "/webhooks/{webhook_id}/pause", response={200: WebhookOut, **ERRORS}, summary="Pause a webhook"
+)
+def webhook_pause(request, webhook_id: int):
+    """No new deliveries, and the waiting ones are held until it is reactivated."""
+    return services.webhook_set_active(
+        actor=request.user, webhook=_webhook(request, webhook_id), active=False
+    )
+
+
+@router.post(
+    "/webhooks/{webhook_id}/activate",
+    response={200: WebhookOut, **ERRORS},
+    summary="Reactivate a webhook",
+)
+def webhook_activate(request, webhook_id: int):
+    """What waited while it was paused is posted on the worker's next round."""
+    return services.webhook_set_active(
+        actor=request.user, webhook=_webhook(request, webhook_id), active=True
+    )
+
+
+@router.post(
+    "/webhooks/{webhook_id}/rotate-secret",
+    response={200: WebhookCreatedOut, **ERRORS},
+    summary="A new signing secret",
+)
+def webhook_secret_rotate(request, webhook_id: int):
+    """The answer carries the new secret, once; every delivery from now on is signed with
+    it."""
+    return services.webhook_secret_rotate(actor=request.user, webhook=_webhook(request, webhook_id))
+
+
+@router.post(
+    "/webhook-deliveries/{delivery_id}/retry",
+    response={200: DeliveryOut, **ERRORS},
+    summary="Retry a delivery now",
+)
+def delivery_retry(request, delivery_id: int):
+    """A pending or failed delivery becomes due now; the worker's next round posts it."""
+    from .models import WebhookDelivery
+
+    delivery = get_scoped_or_404(request.user, WebhookDelivery, pk=delivery_id)
+    return services.webhook_delivery_retry(actor=request.user, delivery=delivery)
 
 
 @router.get(

@@ -161,6 +161,13 @@ class WebhookIn(InputSchema):
     domains: list[str] = Field(default_factory=list)
 
 
+class WebhookUpdateIn(InputSchema):
+    name: str
+    url: str
+    severities: list[str] = Field(default_factory=list)
+    domains: list[str] = Field(default_factory=list)
+
+
 class WebhookOut(Schema):
     id: int
     name: str

@@ -806,7 +806,8 @@ def webhook_update(
 
 
 def webhook_set_active(*, actor: User | None, webhook: Webhook, active: bool) -> Webhook:
-    """Deactivate a webhook (no new deliveries are made for it) or reactivate it."""
+    """Pause a webhook (no new deliveries are made for it, and those waiting are not posted)
+    or reactivate it (what was waiting is posted on the worker's next round)."""
     with transaction.atomic():
         hook = _webhook_locked(actor, webhook)
         if hook.active == active:
@@ -891,11 +892,14 @@ def _webhooks_for(event_id: int, severity: str, domain: str, payload: dict) -> N
 
 def _claim(model, now: dt.datetime, ids: Sequence[int] | None = None):
     """Take the next due pending delivery (a webhook's or an e-mail) for this worker: the
-    row is claimed with SKIP LOCKED and leased by pushing its next attempt forward."""
+    row is claimed with SKIP LOCKED and leased by pushing its next attempt forward. The
+    deliveries of a paused webhook wait, pending, until it is reactivated."""
     with transaction.atomic():
-        qs = model.objects.select_for_update(skip_locked=True).filter(
+        qs = model.objects.select_for_update(skip_locked=True, of=("self",)).filter(
             state=DeliveryState.PENDING, next_attempt_at__lte=now
         )
+        if model is WebhookDelivery:
+            qs = qs.filter(webhook__active=True)
         if ids is not None:
             qs = qs.filter(pk__in=ids)
         delivery = qs.order_by("next_attempt_at", "pk").first()

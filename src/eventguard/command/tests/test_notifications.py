@@ -142,6 +142,68 @@ def test_webhooks_and_their_log_through_the_api(world):
     assert r.status_code == 403
 
 
+def test_a_webhook_changed_paused_rotated_and_retried_through_the_api(world, report, receiver):
+    client, headers = api_client_for(world.commander)
+    created = client.post(
+        f"/api/webhooks?event={world.event.code}",
+        {"name": "ops", "url": "http://127.0.0.1:9/ops"},
+        content_type="application/json",
+        **headers,
+    ).json()
+    hook_id = created["id"]
+    r = client.put(
+        f"/api/webhooks/{hook_id}",
+        {"name": "ops room", "url": receiver.url, "severities": ["nuclear"]},
+        content_type="application/json",
+        **headers,
+    )
+    assert r.status_code == 400
+    assert [e["field"] for e in r.json()["errors"]] == ["severities"]
+    assert "nuclear" in r.json()["errors"][0]["message"]
+    r = client.put(
+        f"/api/webhooks/{hook_id}",
+        {"name": "ops room", "url": receiver.url, "severities": ["critical"]},
+        content_type="application/json",
+        **headers,
+    )
+    assert r.status_code == 200 and r.json()["name"] == "ops room"
+    r = client.post(f"/api/webhooks/{hook_id}/rotate-secret", **headers)
+    assert r.status_code == 200 and r.json()["secret"] not in ("", created["secret"])
+    new_secret = r.json()["secret"]
+
+    # Paused before its first attempt: the alarm's delivery waits, it is not posted; and a
+    # paused webhook gets no new deliveries.
+    from eventguard.telemetry.testing import elevator
+
+    report(world.device_a, elevator(1, fault="trapped_away_from_floor"))
+    assert client.post(f"/api/webhooks/{hook_id}/pause", **headers).json()["active"] is False
+    report(world.device_b, elevator(1, fault="trapped_away_from_floor"))
+    later = timezone.now() + dt.timedelta(hours=1)
+    services.webhooks_deliver_due(now=later)
+    assert receiver.requests == []
+    delivery = WebhookDelivery.objects.get(webhook_id=hook_id)
+    assert delivery.state == "pending" and delivery.attempt_count == 0
+    r = client.post(f"/api/webhook-deliveries/{delivery.pk}/retry", **headers)
+    assert r.status_code == 400 and "reactivate" in json.dumps(r.json())
+
+    # Reactivated: posted on the next round, signed with the new secret.
+    assert client.post(f"/api/webhooks/{hook_id}/activate", **headers).json()["active"] is True
+    receiver.fail_first = 0
+    services.webhooks_deliver_due(now=later)
+    delivery.refresh_from_db()
+    assert delivery.state == "delivered"
+    req_headers, body = receiver.requests[-1]
+    signature = hmac.new(new_secret.encode(), body, hashlib.sha256).hexdigest()
+    assert req_headers["X-EventGuard-Signature"] == "sha256=" + signature
+    r = client.post(f"/api/webhook-deliveries/{delivery.pk}/retry", **headers)
+    assert r.status_code == 400 and "was delivered" in json.dumps(r.json())
+
+    # Post staff may see nothing of it to change; another event's id is not found.
+    post, post_headers = api_client_for(world.post_a)
+    assert post.post(f"/api/webhooks/{hook_id}/pause", **post_headers).status_code in (403, 404)
+    assert client.post("/api/webhooks/999999/pause", **headers).status_code == 404
+
+
 def test_preferences_through_the_api(world):
     client, headers = api_client_for(world.post_a)
     r = client.put(
