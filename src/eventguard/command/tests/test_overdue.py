@@ -6,7 +6,6 @@ import json
 import threading
 
 import pytest
-from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
@@ -113,11 +112,7 @@ def test_preferences_decide_how_the_overdue_notice_arrives(world, trapped):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(
-    "postgresql" not in settings.DATABASES["default"]["ENGINE"],
-    reason="SQLite serialises the workers' write transactions by itself",
-)
-def test_two_workers_at_once_on_postgresql_tell_once(world):
+def test_two_workers_at_once_tell_once(world):
     from eventguard.alerts.models import Alarm
     from eventguard.telemetry.testing import elevator, ingest
 
