@@ -51,18 +51,30 @@ def _param(kind: NoteKind, name: str, value):
     return value
 
 
+class _Params(dict):
+    """A parameter the stored message lacks (a message written before the text gained it)
+    reads as a dash rather than failing the page."""
+
+    def __missing__(self, name):
+        return "—"
+
+
 def render(stored: Mapping | None, fallback: str = "") -> str:
     """``stored`` in the active language; ``fallback`` when there is no (known) message."""
     if not stored or not isinstance(stored, Mapping):
         return fallback
-    kind = _KINDS.get(stored.get("key", ""))
+    key = stored.get("key")
+    kind = _KINDS.get(key) if isinstance(key, str) else None
     if kind is None:
         return fallback
-    params = {k: _param(kind, k, v) for k, v in (stored.get("params") or {}).items()}
+    raw = stored.get("params") or {}
+    if not isinstance(raw, Mapping):
+        raw = {}
+    params = _Params({k: _param(kind, k, v) for k, v in raw.items()})
     try:
         return str(kind.text) % params
     except (KeyError, TypeError, ValueError):
-        return fallback or str(stored.get("key"))
+        return fallback or str(key)
 
 
 def entry_note(entry) -> str:
