@@ -921,13 +921,18 @@ def _claim_delivery(now: dt.datetime) -> WebhookDelivery | None:
 def _record_attempt(
     model, pk: int, *, ok: bool, log: dict, now: dt.datetime, action: str, max_attempts: int
 ) -> str:
-    """Log one attempt of a delivery; delivered, retried after its backoff, or given up."""
+    """Log one attempt of a delivery; delivered, retried after its backoff, or given up.
+
+    A delivery another worker delivered meanwhile (its lease ran out, or "retry now" made it
+    due while this attempt was under way) stays delivered: only its log grows."""
     with transaction.atomic():
         delivery = model.objects.select_for_update().get(pk=pk)
         before = {"state": delivery.state, "attempt_count": delivery.attempt_count}
         delivery.attempt_count += 1
         delivery.attempts = [*delivery.attempts, {"at": now.isoformat(), **log}]
-        if ok:
+        if delivery.state == DeliveryState.DELIVERED:
+            pass
+        elif ok:
             delivery.state, delivery.delivered_at, delivery.next_attempt_at = (
                 DeliveryState.DELIVERED,
                 now,
