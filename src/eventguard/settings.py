@@ -179,6 +179,9 @@ EMAIL_BACKEND = os.environ.get(
     "EVENTGUARD_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
 )
 DEFAULT_FROM_EMAIL = os.environ.get("EVENTGUARD_EMAIL_FROM", "eventguard@localhost")
+# An SMTP relay that does not answer gives up well within a delivery's lease (60 s), so that
+# no other worker sends the same e-mail meanwhile; the attempt is then retried with backoff.
+EMAIL_TIMEOUT = 10
 
 NINJA_PAGINATION_PER_PAGE = 50
 

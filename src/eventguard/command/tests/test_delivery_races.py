@@ -36,3 +36,12 @@ def test_retry_now_during_an_attempt_leaves_a_delivered_delivery_delivered(world
     assert delivery.state == "delivered" and delivery.next_attempt_at is None
     assert [a["status"] for a in delivery.attempts] == [204, None]
     assert services.webhooks_deliver_due(now=now + dt.timedelta(days=1)) == 0
+
+
+def test_an_smtp_relay_that_does_not_answer_is_left_within_the_lease(settings):
+    from django.core.mail import get_connection
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    timeout = get_connection().timeout
+    assert timeout is not None
+    assert timeout < services.WEBHOOK_LEASE.total_seconds()
