@@ -1318,7 +1318,10 @@ def work_order_overdue_notify(*, work_order: WorkOrder, now: dt.datetime | None 
         if not claimed:
             return False
         work = WorkOrder.objects.select_related("event", "assignee", "alarm").get(pk=work_order.pk)
-        recipients = {u.pk: u for u in selectors.event_commanders(work.event_id)}
+        # Commanders who may see this work order (an assignment may leave out its domain).
+        recipients = {
+            u.pk: u for u in selectors.event_commanders(work.event_id) if allows(u, VIEW, work)
+        }
         recipients[work.assignee_id] = work.assignee
         people = sorted(u.get_username() for u in recipients.values() if u.is_active)
         deadline = timezone.localtime(work.deadline).strftime("%Y-%m-%d %H:%M:%S")
