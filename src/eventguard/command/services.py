@@ -1044,14 +1044,19 @@ def emails_deliver_due(
     *, now: dt.datetime | None = None, ids: Sequence[int] | None = None, limit: int = 50
 ) -> int:
     """Send the due e-mails (only ``ids`` when given: those just queued); several workers
-    may run this at once."""
+    may run this at once. Every e-mail goes through the one relay: after a failed attempt
+    the round stops (the rest wait, due, for the next round), so that a relay that is away
+    holds up the timer's other work (escalation, time rules) for one time-out, not one per
+    waiting e-mail."""
     sent = 0
     while sent < limit:
         delivery = _claim(EmailDelivery, now or timezone.now(), ids)
         if delivery is None:
             break
-        email_delivery_attempt(delivery=delivery, now=now)
+        state = email_delivery_attempt(delivery=delivery, now=now)
         sent += 1
+        if state != DeliveryState.DELIVERED:
+            break
     return sent
 
 

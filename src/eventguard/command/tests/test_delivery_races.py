@@ -45,3 +45,41 @@ def test_an_smtp_relay_that_does_not_answer_is_left_within_the_lease(settings):
     timeout = get_connection().timeout
     assert timeout is not None
     assert timeout < services.WEBHOOK_LEASE.total_seconds()
+
+
+def test_a_relay_that_is_away_stops_the_round_after_one_failed_e_mail(world, settings):
+    from django.core import mail
+
+    from eventguard.command.models import EmailDelivery
+
+    settings.EMAIL_BACKEND = "eventguard.command.tests.test_email_delivery.RefusingBackend"
+    now = timezone.now()
+    queued = [
+        EmailDelivery.objects.create(
+            event=world.event,
+            user=world.commander,
+            to=f"duty{n}@example.org",
+            topic="alarm.raised",
+            subject="Alarm",
+            body="Alarm",
+            next_attempt_at=now,
+        )
+        for n in range(3)
+    ]
+    assert services.emails_deliver_due(now=now) == 1
+    states = {
+        e.to: (e.state, e.attempt_count) for e in EmailDelivery.objects.filter(event=world.event)
+    }
+    assert states == {
+        "duty0@example.org": ("pending", 1),
+        "duty1@example.org": ("pending", 0),
+        "duty2@example.org": ("pending", 0),
+    }
+
+    # The relay is back: the waiting ones leave in one round, the refused one after its backoff.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert services.emails_deliver_due(now=now) == 2
+    assert sorted(m.to[0] for m in mail.outbox) == ["duty1@example.org", "duty2@example.org"]
+    queued[0].refresh_from_db()
+    assert services.emails_deliver_due(now=queued[0].next_attempt_at) == 1
+    assert EmailDelivery.objects.filter(event=world.event, state="delivered").count() == 3
