@@ -249,6 +249,10 @@ def _chain_begin(actor: User | None, event: Event, severity: str) -> list[dict]:
         raise ValidationError({"severity": _("Unknown severity.")})
     require(actor, CHANGE, EscalationLevel(event=event, severity=severity, level=1))
     _require_command(actor, event, _("escalation chains"))
+    # One level edit of the event's chains at a time: the levels are deleted and written
+    # anew, so locking them alone would let a waiting edit find none (and start again from
+    # the default chain, undoing the edit it waited for).
+    list(Event.objects.select_for_update(no_key=True).filter(pk=event.pk).values_list("pk"))
     return _chain_specs(event, severity)
 
 
