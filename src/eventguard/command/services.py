@@ -1397,22 +1397,35 @@ def work_order_overdue_notify(*, work_order: WorkOrder, now: dt.datetime | None 
 
 def work_orders_overdue(*, now: dt.datetime | None = None, limit: int = 100) -> int:
     """Tell people of each open work order past its deadline, once; several workers may run
-    this at once (rows claimed with SKIP LOCKED, and the notice set only if still unset)."""
+    this at once (rows claimed with SKIP LOCKED, and the notice set only if still unset).
+    One whose notice fails is logged and left for the next round; the others go on."""
     done = 0
+    failed: set[int] = set()
     while done < limit:
         at = now or timezone.now()
-        with transaction.atomic():
-            work = (
-                WorkOrder.objects.select_for_update(skip_locked=True)
-                .filter(
-                    state__in=OPEN_WORK_STATES, deadline__lt=at, overdue_notified_at__isnull=True
+        work = None
+        try:
+            with transaction.atomic():
+                work = (
+                    WorkOrder.objects.select_for_update(skip_locked=True)
+                    .filter(
+                        state__in=OPEN_WORK_STATES,
+                        deadline__lt=at,
+                        overdue_notified_at__isnull=True,
+                    )
+                    .exclude(pk__in=failed)
+                    .order_by("deadline", "pk")
+                    .first()
                 )
-                .order_by("deadline", "pk")
-                .first()
-            )
-            if work is None:
-                break
-            work_order_overdue_notify(work_order=work, now=at)
+                if work is None:
+                    break
+                work_order_overdue_notify(work_order=work, now=at)
+        except Exception:
+            if work is None:  # the database itself: the caller waits it out
+                raise
+            logger.exception("telling of overdue work order %s failed", work.pk)
+            failed.add(work.pk)
+            continue
         done += 1
     return done
 

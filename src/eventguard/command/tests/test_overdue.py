@@ -139,3 +139,29 @@ def test_two_workers_at_once_tell_once(world):
     for work in works:
         assert WorkOrderEntry.objects.filter(work_order=work, action="overdue").count() == 1
     assert Notification.objects.filter(kind="work_order.overdue").count() == 2 * len(works)
+
+
+def test_a_work_order_whose_notice_fails_does_not_hold_up_the_others(
+    world, trapped, monkeypatch, caplog
+):
+    first, second = _work(world, trapped, minutes=4), _work(world, trapped, minutes=5)
+    real_notify = services.work_order_overdue_notify
+
+    def notify(*, work_order, now):
+        if work_order.pk == first.pk:
+            raise RuntimeError("the mail queue is full")
+        return real_notify(work_order=work_order, now=now)
+
+    monkeypatch.setattr(services, "work_order_overdue_notify", notify)
+    later = timezone.now() + dt.timedelta(minutes=6)
+    assert services.work_orders_overdue(now=later) == 1
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.overdue_notified_at is None  # nothing of the failed notice stays
+    assert second.overdue_notified_at is not None
+    assert f"overdue work order {first.pk} failed" in caplog.text
+    # The next round tells the one that failed, once it can.
+    monkeypatch.setattr(services, "work_order_overdue_notify", real_notify)
+    assert services.work_orders_overdue(now=later) == 1
+    first.refresh_from_db()
+    assert first.overdue_notified_at is not None
