@@ -62,10 +62,13 @@ def _equipment_status(user: User, event: Event, now) -> list[dict]:
     for e in equipment:
         hall = hall_of.get(e["zone__path"] or "", None)
         key = hall.pk if hall else None
-        entry = halls.setdefault(
-            key,
-            {"id": key, "name": hall.name if hall else _("Elsewhere"), "equipment": []},
-        )
+        entry = halls.get(key)
+        if entry is None:  # a hall's name once, not once per lift
+            entry = halls[key] = {
+                "id": key,
+                "name": hall.name if hall else _("Elsewhere"),
+                "equipment": [],
+            }
         pk = e["pk"]
         status = (
             "fault"
