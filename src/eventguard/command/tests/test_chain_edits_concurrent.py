@@ -2,6 +2,7 @@
 from the chain the first one saved, not from the default chain."""
 
 import threading
+import time
 
 import pytest
 from django.db import connection, transaction
@@ -18,6 +19,8 @@ LEVELS = [
 
 def _waiting_on_a_lock() -> int:
     with connection.cursor() as cursor:
+        # Inside a transaction pg_stat_activity is read once and kept: clear that copy.
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity "
             "WHERE datname = current_database() AND wait_event_type = 'Lock'"
@@ -61,8 +64,11 @@ def test_a_level_added_while_another_is_changed_keeps_both_edits(event):
         )
         adder = threading.Thread(target=add_a_level)
         adder.start()
+        deadline = time.monotonic() + 30
         while _waiting_on_a_lock() == 0 and adder.is_alive():
-            pass  # the second edit now waits for the first to commit
+            assert time.monotonic() < deadline, "the second edit never came to wait"
+            time.sleep(0.01)
+        # The second edit now waits for the first to commit.
     adder.join()
 
     assert errors == []
