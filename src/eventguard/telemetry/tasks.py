@@ -38,6 +38,6 @@ def ingest_upkeep() -> None:
     """
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(f"VACUUM (SKIP_LOCKED) {Device._meta.db_table}")
+            cursor.execute(f"VACUUM (SKIP_LOCKED, TRUNCATE false) {Device._meta.db_table}")
         elif connection.vendor == "sqlite":
             cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
