@@ -279,9 +279,7 @@ def delivery_retry(request, delivery_id: int):
     summary="A webhook's delivery log",
 )
 def delivery_list(request, webhook_id: int):
-    from .models import Webhook
-
-    hook = get_scoped_or_404(request.user, Webhook, pk=webhook_id)
+    hook = _webhook(request, webhook_id)
     return list(selectors.delivery_list(user=request.user, webhook=hook)[:100])
 
 

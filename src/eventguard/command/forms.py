@@ -31,10 +31,9 @@ class StepForm(forms.Form):
     )
 
 
-class PreferenceForm(forms.Form):
-    """One channel's choice; empty lists mean every severity or domain."""
+class _WhatReachesForm(forms.Form):
+    """Severities and domains to filter on (a person's channel, a webhook)."""
 
-    enabled = forms.BooleanField(label=_("Send to me on this channel"), required=False)
     severities = forms.MultipleChoiceField(
         label=_("Severities (none ticked: all)"),
         required=False,
@@ -53,6 +52,16 @@ class PreferenceForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["severities"].choices = Severity.choices
         self.fields["domains"].choices = [c for c in Domain.choices if c[0] != "audit"]
+
+
+class PreferenceForm(_WhatReachesForm):
+    """One channel's choice; empty lists mean every severity or domain."""
+
+    enabled = forms.BooleanField(label=_("Send to me on this channel"), required=False)
+    field_order = ["enabled", "severities", "domains"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
 
 
 class EscalationLevelForm(forms.Form):
@@ -81,7 +90,7 @@ class EscalationLevelForm(forms.Form):
             del self.fields["level"]
 
 
-class WebhookForm(forms.Form):
+class WebhookForm(_WhatReachesForm):
     """A webhook's name, address and filters; the secret only when creating one."""
 
     name = forms.CharField(label=_("Name"), max_length=100)
@@ -90,29 +99,15 @@ class WebhookForm(forms.Form):
         max_length=500,
         widget=forms.URLInput(attrs={"inputmode": "url", "placeholder": "https://"}),
     )
-    severities = forms.MultipleChoiceField(
-        label=_("Severities (none ticked: all)"),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-    )
-    domains = forms.MultipleChoiceField(
-        label=_("Domains (none ticked: all)"),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-    )
     secret = forms.CharField(
         label=_("Signing secret"),
         required=False,
         max_length=128,
         help_text=_("Empty: a strong one is generated. It is shown once, after saving."),
     )
+    field_order = ["name", "url", "severities", "domains", "secret"]
 
     def __init__(self, *args, creating: bool = False, **kwargs):
-        from eventguard.alerts.models import Severity
-        from eventguard.core.models import Domain
-
         super().__init__(*args, **kwargs)
-        self.fields["severities"].choices = Severity.choices
-        self.fields["domains"].choices = [c for c in Domain.choices if c[0] != "audit"]
         if not creating:
             del self.fields["secret"]

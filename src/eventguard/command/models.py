@@ -364,12 +364,10 @@ class DeliveryState(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
-class WebhookDelivery(models.Model):
-    """One message to one webhook, retried with backoff; ``attempts`` is its log."""
+class Delivery(models.Model):
+    """What a webhook delivery and an e-mail share: the state, the attempts made (their log)
+    and when the next one is due; services._claim and _record_attempt work on both."""
 
-    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
-    topic = models.CharField(_("topic"), max_length=60)
-    body = models.TextField(_("body"))
     state = models.CharField(
         _("state"), max_length=10, choices=DeliveryState.choices, default=DeliveryState.PENDING
     )
@@ -379,6 +377,17 @@ class WebhookDelivery(models.Model):
     attempts = models.JSONField(_("attempt log"), default=list, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class WebhookDelivery(Delivery):
+    """One message to one webhook, retried with backoff; ``attempts`` is its log."""
+
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    topic = models.CharField(_("topic"), max_length=60)
+    body = models.TextField(_("body"))
 
     scope = ScopeSpec(event="webhook__event", domain=Domain.MONITORING, zone=None, unit=None)
 
@@ -398,7 +407,7 @@ class WebhookDelivery(models.Model):
         return f"{self.webhook} #{self.pk} {self.get_state_display()}"
 
 
-class EmailDelivery(models.Model):
+class EmailDelivery(Delivery):
     """One e-mail to one person, retried with backoff like a webhook delivery; ``attempts``
     is its log. Subject and text are written in the person's language when it is queued."""
 
@@ -415,15 +424,6 @@ class EmailDelivery(models.Model):
     topic = models.CharField(_("topic"), max_length=60)
     subject = models.CharField(_("subject"), max_length=200)
     body = models.TextField(_("text"))
-    state = models.CharField(
-        _("state"), max_length=10, choices=DeliveryState.choices, default=DeliveryState.PENDING
-    )
-    attempt_count = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    # When the next attempt is due; a worker taking it pushes this forward (its lease).
-    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
-    attempts = models.JSONField(_("attempt log"), default=list, blank=True)
-    created_at = models.DateTimeField(_("created"), auto_now_add=True)
-    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
 
     scope = ScopeSpec(domain=Domain.MONITORING, zone=None, unit=None)
 
