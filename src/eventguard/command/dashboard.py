@@ -5,7 +5,10 @@ open work orders, the devices of the event), and names its list page."""
 
 from __future__ import annotations
 
+import hashlib
+
 from django.core.cache import cache
+from django.db.models import Count, Max, Sum
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -23,21 +26,75 @@ EQUIPMENT = "equipment.equipment"
 # Every open dashboard asks for the figures every tenth second; they are the same for
 # everyone, so each server process computes them at most this often and shares them.
 FIGURES_SECONDS = 10
+LIVE_ALARMS = 30  # the alarm feed's most recent open alarms
 
 
-def _equipment_status(user: User, event: Event, now) -> list[dict]:
-    from eventguard.equipment.models import POSTED_KINDS, Equipment, Patrol
-    from eventguard.telemetry.models import Device
+def _posted(user: User, event: Event):
+    """The lifts, escalators and moving walks in service that ``user`` may see."""
+    from eventguard.equipment.models import POSTED_KINDS, Equipment
 
+    return scope(user, Equipment, event=event).filter(kind__in=POSTED_KINDS, is_active=True)
+
+
+def layout_version(user: User, event: Event) -> str:
+    """A short fingerprint of what ``layout()`` returns for ``user``, cheap enough for every
+    poll: how many units they see, the sum of their ids and the latest change of one (a unit
+    added, taken out of service, moved to another zone or on the plan changes it), and the
+    event's zones (a hall renamed, a zone moved under another hall)."""
+    units = _posted(user, event).aggregate(n=Count("pk"), ids=Sum("pk"), changed=Max("updated_at"))
+    zones = Zone.objects.filter(event=event).order_by("pk")
+    parts = [
+        units["n"],
+        units["ids"],
+        units["changed"].isoformat() if units["changed"] else "",
+        *zones.values_list("pk", "path", "kind", "name_zh", "name_en"),
+    ]
+    return hashlib.blake2b(repr(parts).encode(), digest_size=8).hexdigest()
+
+
+def layout(user: User, event: Event) -> list[dict]:
+    """Each hall with its name and the lifts and escalators ``user`` may see on its floor
+    plan (id, code, kind, position in percent or None); they change rarely, so the page
+    asks for them once and again only when ``layout_version`` changes."""
     # Plain values, not model instances: a large venue has thousands of units on the map.
-    equipment = list(
-        scope(user, Equipment, event=event)
-        .filter(kind__in=POSTED_KINDS, is_active=True)
+    equipment = (
+        _posted(user, event)
         .order_by("code")
         .values("pk", "code", "kind", "plan_x", "plan_y", "zone__path")
     )
-    # The few open alarms, offline devices and patrols under way of the event, matched here
-    # rather than by a list of every equipment id in the query.
+    halls: dict[int | None, dict] = {}
+    hall_of = _halls(event)
+    for e in equipment:
+        hall = hall_of.get(e["zone__path"] or "", None)
+        key = hall.pk if hall else None
+        entry = halls.get(key)
+        if entry is None:  # a hall's name once, not once per lift
+            entry = halls[key] = {
+                "id": key,
+                "name": hall.name if hall else _("Elsewhere"),
+                "equipment": [],
+            }
+        entry["equipment"].append(
+            {
+                "id": e["pk"],
+                "code": e["code"],
+                "kind": e["kind"],
+                "x": float(e["plan_x"]) if e["plan_x"] is not None else None,
+                "y": float(e["plan_y"]) if e["plan_y"] is not None else None,
+            }
+        )
+    return sorted(halls.values(), key=lambda h: (h["id"] is None, h["name"]))
+
+
+def equipment_statuses(user: User, event: Event, now) -> dict[int, str]:
+    """The lifts and escalators ``user`` may see that are not normal, as {id: "fault" |
+    "offline" | "patrol"} (an open alarm before a silent controller before a patrol under
+    way); every other one is normal. Sparse: a quiet venue answers with nothing."""
+    from eventguard.equipment.models import Patrol
+    from eventguard.telemetry.models import Device
+
+    # The few open alarms, offline devices and patrols under way of the event, then the ones
+    # the person may see among them: never a list of every equipment id.
     faults = set(
         Alarm.objects.filter(
             event=event, subject_type=EQUIPMENT, state__in=OPEN_STATES
@@ -57,39 +114,13 @@ def _equipment_status(user: User, event: Event, now) -> list[dict]:
             event=event, started_at__isnull=False, completed_at__isnull=True
         ).values_list("equipment_id", flat=True)
     )
-    halls: dict[int | None, dict] = {}
-    hall_of = _halls(event)
-    for e in equipment:
-        hall = hall_of.get(e["zone__path"] or "", None)
-        key = hall.pk if hall else None
-        entry = halls.get(key)
-        if entry is None:  # a hall's name once, not once per lift
-            entry = halls[key] = {
-                "id": key,
-                "name": hall.name if hall else _("Elsewhere"),
-                "equipment": [],
-            }
-        pk = e["pk"]
-        status = (
-            "fault"
-            if pk in faults
-            else "offline"
-            if pk in offline
-            else "patrol"
-            if pk in patrolling
-            else "normal"
-        )
-        entry["equipment"].append(
-            {
-                "id": pk,
-                "code": e["code"],
-                "kind": e["kind"],
-                "x": float(e["plan_x"]) if e["plan_x"] is not None else None,
-                "y": float(e["plan_y"]) if e["plan_y"] is not None else None,
-                "status": status,
-            }
-        )
-    return sorted(halls.values(), key=lambda h: (h["id"] is None, h["name"]))
+    marked = faults | offline | patrolling
+    if not marked:
+        return {}
+    visible = _posted(user, event).filter(pk__in=marked).values_list("pk", flat=True)
+    return {
+        pk: "fault" if pk in faults else "offline" if pk in offline else "patrol" for pk in visible
+    }
 
 
 def _halls(event: Event) -> dict[str, Zone]:
@@ -144,12 +175,21 @@ def _figures_and_funnel(event: Event) -> dict:
     return result
 
 
-def snapshot(*, user: User, event: Event, with_figures: bool = True) -> dict:
-    """The dashboard's data; ``with_figures=False`` leaves out the figures report and the
-    funnel (they change slowly and cost the most: the page asks for them every tenth time)."""
+def snapshot(
+    *, user: User, event: Event, with_figures: bool = True, layout_held: str | None = None
+) -> dict:
+    """The dashboard's data for ``user``.
+
+    Every answer carries ``layout_version`` and the statuses of the units that are not
+    normal; the halls' layout itself only when asked: ``layout_held`` is the version the
+    page holds ("1" when it has none), and the layout comes when it differs from the
+    current one (None: never). ``with_figures=False`` leaves out the figures report and the
+    funnel (they change slowly and cost the most: the page asks for them every tenth
+    time)."""
     from eventguard.telemetry.models import Device
 
     now = timezone.now()
+    open_alarms = scope(user, Alarm, event=event).filter(state__in=OPEN_STATES)
     alarms = [
         {
             "id": a.pk,
@@ -166,8 +206,11 @@ def snapshot(*, user: User, event: Event, with_figures: bool = True) -> dict:
             "url": reverse("alerts:alarm_detail", args=[event.code, a.pk]),
             "dispatch_url": reverse("command:work_order_dispatch", args=[event.code, a.pk]),
         }
-        for a in selectors.live_alarms(user=user, event=event)
+        for a in selectors.live_alarms(user=user, event=event, limit=LIVE_ALARMS)
     ]
+    # The feed shows the most recent few; the total says how many more the list holds.
+    alarms_total = len(alarms) if len(alarms) < LIVE_ALARMS else open_alarms.count()
+    version = layout_version(user, event)
     figures = _figures_and_funnel(event) if with_figures else {}
     offline = [
         {
@@ -184,7 +227,15 @@ def snapshot(*, user: User, event: Event, with_figures: bool = True) -> dict:
         "event": event.code,
         "at": now.isoformat(),
         "alarms": alarms,
-        "halls": _equipment_status(user, event, now),
+        "alarms_total": alarms_total,
+        "alarms_url": reverse("alerts:alarm_list", args=[event.code]) + "?state=open",
+        "layout_version": version,
+        "layout": (
+            layout(user, event) if layout_held is not None and layout_held != version else None
+        ),
+        "statuses": {
+            str(pk): status for pk, status in equipment_statuses(user, event, now).items()
+        },
         "funnel": figures.get("funnel"),
         "figures": figures.get("figures"),
         "figures_at": figures.get("at"),

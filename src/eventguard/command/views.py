@@ -152,9 +152,16 @@ def dashboard_page(request, event):
 
 @event_view
 def dashboard_data(request, event):
-    with_figures = request.GET.get("figures", "1") != "0"
+    """The live data; ``?figures=0`` leaves out the figures and the funnel, ``?layout=V``
+    (the layout version the page holds, 1 when it has none) adds the halls' layout when it
+    is not V (docs/command.md describes the answer)."""
     return JsonResponse(
-        dashboard.snapshot(user=request.user, event=event, with_figures=with_figures)
+        dashboard.snapshot(
+            user=request.user,
+            event=event,
+            with_figures=request.GET.get("figures", "1") != "0",
+            layout_held=request.GET.get("layout"),
+        )
     )
 
 

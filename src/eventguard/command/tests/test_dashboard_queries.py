@@ -1,6 +1,6 @@
-"""The dashboard's live data costs the same number of queries however large the venue; its
-figures read the boxes once and are shared by everyone for a few seconds (bench/pages.py
-measures the pages under load)."""
+"""The dashboard's live data costs the same number of queries however large the venue (with
+the halls' layout or without); its figures read the boxes once and are shared by everyone
+for a few seconds (bench/pages.py measures the pages under load)."""
 
 from django.core.cache import cache
 from django.db import connection
@@ -27,12 +27,15 @@ def test_the_live_data_takes_as_many_queries_for_thirty_lifts_as_for_two(world, 
     client = client_for(world.commander)
     client.get(live(world, "?figures=0"))  # the session and the rulebook read once
     _data, before = read(client, live(world, "?figures=0"))
+    _data, before_layout = read(client, live(world, "?figures=0&layout=1"))
     for _ in range(30):
         make_equipment(world.event, zone=world.zone_b, user_unit=world.unit_b)
     data, after = read(client, live(world, "?figures=0"))
     assert len(after) == len(before)
-    statuses = [e["status"] for h in data["halls"] for e in h["equipment"]]
-    assert len(statuses) == 32 and statuses.count("fault") == 1
+    assert data["layout"] is None and data["statuses"] == {str(world.lift_a.pk): "fault"}
+    data, after = read(client, live(world, "?figures=0&layout=1"))
+    assert len(after) == len(before_layout)
+    assert len([e for h in data["layout"] for e in h["equipment"]]) == 32
 
 
 def test_the_figures_and_the_funnel_read_the_boxes_once_and_are_shared(world):
@@ -48,11 +51,11 @@ def test_the_figures_and_the_funnel_read_the_boxes_once_and_are_shared(world):
     assert len([q for q in sql if BOXES_READ in q]) == 1
 
 
-def test_a_supervisor_sees_only_the_lifts_of_their_hall_in_fault(world, trapped):
-    data, _sql = read(client_for(world.sup_b), live(world, "?figures=0"))
-    statuses = {e["id"]: e["status"] for h in data["halls"] for e in h["equipment"]}
-    assert statuses == {world.lift_b.pk: "normal"}
+def test_a_supervisor_sees_only_the_lifts_of_their_hall_and_their_faults(world, trapped):
+    data, _sql = read(client_for(world.sup_b), live(world, "?figures=0&layout=1"))
+    assert [e["id"] for h in data["layout"] for e in h["equipment"]] == [world.lift_b.pk]
+    assert data["statuses"] == {}  # lift A's fault is not theirs
     assert data["figures"] is None and data["funnel"] is None
-    data, _sql = read(client_for(world.sup_a), live(world, "?figures=0"))
-    statuses = {e["id"]: e["status"] for h in data["halls"] for e in h["equipment"]}
-    assert statuses == {world.lift_a.pk: "fault"}
+    data, _sql = read(client_for(world.sup_a), live(world, "?figures=0&layout=1"))
+    assert [e["id"] for h in data["layout"] for e in h["equipment"]] == [world.lift_a.pk]
+    assert data["statuses"] == {str(world.lift_a.pk): "fault"}

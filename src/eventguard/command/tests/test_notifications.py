@@ -260,8 +260,9 @@ def test_the_dashboard_shows_the_alarm_the_lift_in_fault_and_figures(world, trap
     assert page.status_code == 200 and "echarts.min.js" in html and "//cdn" not in html
     data = commander.get(f"/e/{world.event.code}/command/live/").json()
     assert [a["id"] for a in data["alarms"]] == [trapped.pk]
-    statuses = {e["id"]: e["status"] for h in data["halls"] for e in h["equipment"]}
-    assert statuses == {world.lift_a.pk: "fault", world.lift_b.pk: "normal"}
+    assert data["statuses"] == {str(world.lift_a.pk): "fault"}  # lift B normal: not listed
+    layout = commander.get(f"/e/{world.event.code}/command/live/?layout=1").json()["layout"]
+    assert {e["id"] for h in layout for e in h["equipment"]} == {world.lift_a.pk, world.lift_b.pk}
     assert {f["key"] for f in data["figures"]} >= {"alerts.open_alarms"}
     assert [s["value"] for s in data["funnel"]] == [0, 0, 0]
     hall_b = client_for(world.sup_b).get(f"/e/{world.event.code}/command/live/").json()

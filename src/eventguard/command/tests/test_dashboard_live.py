@@ -1,0 +1,123 @@
+"""The dashboard's live poll: the halls' layout only when the page does not hold its current
+version, the statuses of the units that are not normal only, both limited to what the person
+may see; the alarm feed's most recent alarms with how many are open."""
+
+import datetime as dt
+
+from django.utils import timezone
+
+from eventguard.command import dashboard
+from eventguard.core.testing import client_for
+from eventguard.equipment import services as equipment_services
+from eventguard.equipment.testing import make_equipment, publish_checklists
+from eventguard.telemetry.models import Device
+
+
+def poll(world, user, query="?figures=0") -> dict:
+    response = client_for(user).get(f"/e/{world.event.code}/command/live/{query}")
+    assert response.status_code == 200
+    return response.json()
+
+
+def units(layout) -> dict[int, dict]:
+    return {e["id"]: {**e, "hall": h["id"]} for h in layout for e in h["equipment"]}
+
+
+def test_the_layout_comes_when_asked_or_changed_and_not_otherwise(world):
+    first = poll(world, world.commander, "?figures=0&layout=1")
+    placed = units(first["layout"])
+    assert set(placed) == {world.lift_a.pk, world.lift_b.pk}
+    assert placed[world.lift_a.pk]["hall"] == world.hall_a.pk
+    assert placed[world.lift_a.pk]["code"] == world.lift_a.code
+    assert "status" not in placed[world.lift_a.pk]
+    version = first["layout_version"]
+    held = poll(world, world.commander, f"?figures=0&layout={version}")
+    assert held["layout"] is None and held["layout_version"] == version
+    assert poll(world, world.commander)["layout"] is None  # never asked
+    # Another lift: the page holding the old version gets the new layout.
+    lift = make_equipment(world.event, zone=world.zone_b, user_unit=world.unit_b)
+    changed = poll(world, world.commander, f"?figures=0&layout={version}")
+    assert changed["layout_version"] != version
+    assert lift.pk in units(changed["layout"])
+
+
+def test_the_version_changes_when_a_lift_moves_is_placed_or_leaves_service(world):
+    def version():
+        return poll(world, world.commander)["layout_version"]
+
+    seen = {version()}
+    equipment_services.equipment_update(actor=None, equipment=world.lift_a, zone=world.zone_b)
+    seen.add(version())
+    layout = poll(world, world.commander, "?figures=0&layout=1")["layout"]
+    assert units(layout)[world.lift_a.pk]["hall"] == world.hall_b.pk
+    equipment_services.equipment_update(
+        actor=None, equipment=world.lift_a, plan_x="12.50", plan_y="40"
+    )
+    seen.add(version())
+    layout = poll(world, world.commander, "?figures=0&layout=1")["layout"]
+    assert (units(layout)[world.lift_a.pk]["x"], units(layout)[world.lift_a.pk]["y"]) == (
+        12.5,
+        40.0,
+    )
+    equipment_services.equipment_update(actor=None, equipment=world.lift_b, is_active=False)
+    seen.add(version())
+    layout = poll(world, world.commander, "?figures=0&layout=1")["layout"]
+    assert world.lift_b.pk not in units(layout)
+    assert len(seen) == 4
+
+
+def test_a_fault_changes_the_statuses_not_the_layout(world, report):
+    from eventguard.telemetry.testing import elevator
+
+    before = poll(world, world.sup_a)
+    assert before["statuses"] == {}  # a quiet hall: nothing listed, every dot normal
+    report(world.device_a, elevator(1, fault="trapped_away_from_floor"))
+    after = poll(world, world.sup_a)
+    assert after["statuses"] == {str(world.lift_a.pk): "fault"}
+    assert after["layout_version"] == before["layout_version"]
+
+
+def test_a_supervisor_gets_only_their_hall_and_their_version_keeps_for_other_halls(world):
+    data = poll(world, world.sup_b, "?figures=0&layout=1")
+    assert set(units(data["layout"])) == {world.lift_b.pk}
+    make_equipment(world.event, zone=world.zone_a, user_unit=world.unit_a)  # not theirs
+    assert poll(world, world.sup_b)["layout_version"] == data["layout_version"]
+    assert poll(world, world.sup_a)["layout_version"] != data["layout_version"]
+    mine = make_equipment(world.event, zone=world.zone_b, user_unit=world.unit_b)
+    again = poll(world, world.sup_b, f"?figures=0&layout={data['layout_version']}")
+    assert set(units(again["layout"])) == {world.lift_b.pk, mine.pk}
+
+
+def test_a_fault_outranks_an_offline_controller_which_outranks_a_patrol(world, trapped):
+    lift_c = make_equipment(world.event, zone=world.zone_b, user_unit=world.unit_b)
+    stale = timezone.now() - dt.timedelta(minutes=5)
+    Device.objects.filter(pk__in=[world.device_a.pk, world.device_b.pk]).update(
+        last_seen_at=stale - dt.timedelta(minutes=5), stale_at=stale
+    )
+    publish_checklists(world.event)
+    for lift in (world.lift_b, lift_c):
+        equipment_services.patrol_start(actor=None, equipment=lift, person=world.post_b)
+    assert poll(world, world.commander)["statuses"] == {
+        str(world.lift_a.pk): "fault",  # open alarm and a silent controller
+        str(world.lift_b.pk): "offline",  # silent controller and a patrol
+        str(lift_c.pk): "patrol",
+    }
+    assert poll(world, world.sup_b)["statuses"] == {
+        str(world.lift_b.pk): "offline",
+        str(lift_c.pk): "patrol",
+    }
+    assert poll(world, world.sup_a)["statuses"] == {str(world.lift_a.pk): "fault"}
+
+
+def test_the_feed_shows_the_most_recent_alarms_and_how_many_are_open(
+    world, trapped, report, monkeypatch
+):
+    from eventguard.telemetry.testing import elevator
+
+    report(world.device_b, elevator(1, fault="trapped_away_from_floor"))
+    monkeypatch.setattr(dashboard, "LIVE_ALARMS", 1)
+    data = poll(world, world.commander)
+    assert len(data["alarms"]) == 1 and data["alarms_total"] == 2
+    assert data["alarms_url"] == f"/e/{world.event.code}/alarms/?state=open"
+    hall_a = poll(world, world.sup_a)
+    assert [a["id"] for a in hall_a["alarms"]] == [trapped.pk] and hall_a["alarms_total"] == 1
