@@ -60,7 +60,8 @@ class RuleForm(forms.Form):
         required=False,
         help_text=_(
             "Unacknowledged longer than this, the alarm goes to the next level of the "
-            "escalation chain. Empty: each level's own time."
+            "escalation chain, unless the level's own time is shorter. Empty: each level's "
+            "own time."
         ),
     )
 

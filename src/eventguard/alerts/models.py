@@ -75,7 +75,8 @@ class Rule(BilingualNameMixin, models.Model):
         blank=True,
         help_text=_(
             "Unacknowledged longer than this, the alarm goes to the next level of the "
-            "escalation chain. Empty: each level's own time."
+            "escalation chain, unless the level's own time is shorter. Empty: each level's "
+            "own time."
         ),
     )
     next_run_at = models.DateTimeField(null=True, blank=True, editable=False)

@@ -111,7 +111,8 @@ class RuleOut(Schema):
     ack_within_seconds: int | None = Field(
         None,
         description="Seconds an alarm may stay unacknowledged before it goes to the next "
-        "level of the escalation chain; null: each level's own time.",
+        "level of the escalation chain, unless the level's own time is shorter (a rule "
+        "hurries escalation, never holds it back); null: each level's own time.",
     )
     available: bool = Field(
         True, description="False when the condition it watches is not registered here."

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import secrets
 from collections.abc import Iterable, Sequence
 
@@ -401,8 +402,9 @@ def _alarm_message(alarm: Alarm, *, reminder: bool = False) -> dict:
 def _step(esc: AlarmEscalation, alarm: Alarm, now: dt.datetime) -> None:
     """One due step of an unacknowledged alarm: go to the next level, or remind at the last.
 
-    The wait before the next level is the alarm's rule's own time when it has one, else the
-    level's; at the last level reminders repeat at the level's reminder interval."""
+    The wait before the next level is the level's time, or the alarm's rule's own time when
+    that is shorter (a rule set to a long time cannot keep its alarms from the commanders);
+    at the last level reminders repeat at the level's reminder interval."""
     chain = _chain(alarm.event_id, alarm.severity)
     if not chain:
         esc.finished, esc.next_at = True, None
@@ -417,7 +419,8 @@ def _step(esc: AlarmEscalation, alarm: Alarm, now: dt.datetime) -> None:
             else (AlarmEntry.Action.ESCALATED, "alarm.escalated", "escalation.escalated")
         )
         if esc.level < len(chain):
-            wait = alarm.rule.ack_within_seconds or level.ack_within_seconds
+            # A rule may hurry its alarms along the chain, never hold them back.
+            wait = min(level.ack_within_seconds, alarm.rule.ack_within_seconds or math.inf)
         else:
             wait = level.remind_every_seconds
     else:
@@ -467,29 +470,44 @@ def _step(esc: AlarmEscalation, alarm: Alarm, now: dt.datetime) -> None:
 
 def alarm_escalation_start(*, alarm_id: int, now: dt.datetime | None = None) -> bool:
     """Tell the first level of the chain of a newly raised alarm; idempotent (one escalation
-    row per alarm), so that the subscriber and the timer's sweep may both call it."""
+    row per alarm, its unique key the claim), so that the subscriber and the timer's sweep
+    may both call it.
+
+    The alarm's row is read, never locked: the ingest updates it (a repeat, a clearance)
+    while people are told, and must not wait for that. The state is read again just before
+    the commit, so an alarm acknowledged in the meantime tells no one; one acknowledged in
+    the last instant is told once at most, and its next step finds it handled."""
     now = now or timezone.now()
+    alarm = Alarm.objects.select_related("rule", "event", "zone").filter(pk=alarm_id).first()
+    if alarm is None or AlarmEscalation.objects.filter(alarm_id=alarm_id).exists():
+        return False
+    chain = _chain(alarm.event_id, alarm.severity)
+    live = alarm.state == AlarmState.ACTIVE and bool(chain)
+    esc = AlarmEscalation(
+        alarm=alarm,
+        event_id=alarm.event_id,
+        level=0,
+        finished=not live,
+        next_at=now if live else None,
+    )
     with transaction.atomic():
-        alarm = (
-            Alarm.objects.select_for_update(of=("self",))
-            .select_related("rule", "event", "zone")
-            .filter(pk=alarm_id)
-            .first()
-        )
-        if alarm is None or AlarmEscalation.objects.filter(alarm_id=alarm_id).exists():
-            return False
-        chain = _chain(alarm.event_id, alarm.severity)
-        if alarm.state != AlarmState.ACTIVE or not chain:
-            esc = AlarmEscalation(alarm=alarm, event_id=alarm.event_id, level=0, finished=True)
-            esc.save()
-            return False
-        esc = AlarmEscalation(alarm=alarm, event_id=alarm.event_id, level=0, next_at=now)
         try:
             with transaction.atomic():
                 esc.save()
         except IntegrityError:
             return False  # another worker started it
+        if not live:
+            return False
         _step(esc, alarm, now)
+        state = Alarm.objects.filter(pk=alarm_id).values_list("state", flat=True).first()
+        if state != AlarmState.ACTIVE:
+            transaction.set_rollback(True)  # handled meanwhile: nobody told, nothing kept
+    if state != AlarmState.ACTIVE:
+        AlarmEscalation.objects.get_or_create(
+            alarm_id=alarm_id,
+            defaults={"event_id": alarm.event_id, "level": 0, "finished": True},
+        )
+        return False
     return True
 
 

@@ -282,3 +282,107 @@ def test_a_rule_with_its_own_time_escalates_before_one_on_the_chain_default(worl
     assert AlarmEscalation.objects.get(alarm=overspeed).reminders == 2
     waits = [e.details["next_in_seconds"] for e in overspeed.entries.filter(action="escalated")]
     assert waits == [20, 30]
+
+
+def test_a_rule_with_a_longer_time_than_the_chain_still_escalates_at_the_chain_time(world, report):
+    """Whoever may edit rules cannot keep alarms from the commanders by a long time: the
+    chain's 60 s a level hold for a rule that says an hour."""
+    from eventguard.alerts.models import Rule
+
+    _chain(world)
+    trapped_rule = Rule.objects.get(event=world.event, code="lift-trapped")
+    alert_services.rule_update(actor=world.commander, rule=trapped_rule, ack_within_seconds=3600)
+    trapped = _report_fault(world, report, world.device_a, "trapped_away_from_floor")
+    start = timezone.now()
+
+    services.escalations_due(now=start + dt.timedelta(seconds=61))
+    assert AlarmEscalation.objects.get(alarm=trapped).level == 2
+    step = trapped.entries.filter(action="escalated").get()
+    assert step.details["next_in_seconds"] == 60
+    services.escalations_due(now=start + dt.timedelta(seconds=122))
+    assert AlarmEscalation.objects.get(alarm=trapped).level == 3
+
+
+def test_an_alarm_acknowledged_while_its_first_level_is_told_tells_no_one(
+    world, report, monkeypatch
+):
+    """The acknowledgement lands between the escalation's reading of the alarm and its
+    commit: nothing of that first step is kept, and the escalation is over."""
+    from eventguard.alerts.models import Alarm
+
+    trapped = _report_fault(world, report, world.device_a, "trapped_away_from_floor")
+    AlarmEscalation.objects.all().delete()  # as if the alarm had just been raised
+    Notification.objects.all().delete()
+    trapped.entries.filter(action="notified").delete()
+    mail.outbox.clear()
+    real_step = services._step
+
+    def step_then_acknowledged(esc, alarm, now):
+        real_step(esc, alarm, now)
+        Alarm.objects.filter(pk=alarm.pk).update(state="acknowledged", acknowledged_at=now)
+
+    monkeypatch.setattr(services, "_step", step_then_acknowledged)
+    assert services.alarm_escalation_start(alarm_id=trapped.pk) is False
+    esc = AlarmEscalation.objects.get(alarm=trapped)
+    assert esc.finished and esc.level == 0
+    assert not Notification.objects.exists() and not mail.outbox
+    assert not trapped.entries.filter(action="notified").exists()
+    monkeypatch.setattr(services, "_step", real_step)
+    assert services.escalations_due(now=timezone.now() + dt.timedelta(hours=1)) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_telling_people_never_holds_up_the_ingest_on_the_alarm_row(world, report, monkeypatch):
+    """While the first level is being told (a transaction that may take a while), the lift
+    reports a normal status: the ingest clears the alarm without waiting for the escalation,
+    and the escalation, finding the alarm cleared before its commit, keeps nothing."""
+    import threading
+
+    from django.db import connection
+
+    from eventguard.alerts.models import Alarm
+    from eventguard.telemetry.testing import elevator
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks: PostgreSQL (SQLite serialises the writers)")
+    trapped = _report_fault(world, report, world.device_a, "trapped_away_from_floor")
+    AlarmEscalation.objects.all().delete()  # as if the alarm had just been raised
+    Notification.objects.all().delete()
+    trapped.entries.filter(action="notified").delete()
+    telling, release = threading.Event(), threading.Event()
+    real_notify = services.notify
+
+    def slow_notify(**kwargs):
+        feed = real_notify(**kwargs)
+        telling.set()
+        release.wait(10)
+        return feed
+
+    monkeypatch.setattr(services, "notify", slow_notify)
+    started = []
+
+    def escalate():
+        try:
+            started.append(services.alarm_escalation_start(alarm_id=trapped.pk))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=escalate)
+    thread.start()
+    try:
+        assert telling.wait(10)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '2s'")
+        try:
+            report(world.device_a, elevator(2))
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET lock_timeout")
+        assert Alarm.objects.get(pk=trapped.pk).state == "cleared"  # while people were told
+    finally:
+        release.set()
+        thread.join(15)
+    assert started == [False]
+    assert AlarmEscalation.objects.get(alarm=trapped).finished
+    assert not Notification.objects.filter(kind="alarm.raised").exists()
+    assert not trapped.entries.filter(action="notified").exists()
