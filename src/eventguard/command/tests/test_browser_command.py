@@ -113,13 +113,16 @@ def test_a_trapped_passenger_from_mqtt_to_done_on_the_dashboard(
     expect(page.locator("#dash-alarms li")).to_have_count(1)  # "No open alarms."
     screenshot(page, "dashboard-quiet")
 
+    dot = page.locator(f'.eq[data-equipment="{lift.pk}"]')
+    expect(dot).to_have_attribute("data-status", "normal")
+    dot.evaluate("node => { node.dataset.drawnOnce = 'yes'; }")  # gone if the plan is redrawn
+
     topic = f"{worker}/{event.code}/devices/{device.code}/telemetry"
     _publish(mqtt_url, topic, elevator(int(time.time() * 1000), fault="trapped_away_from_floor"))
     row = page.locator("#dash-alarms li[data-alarm]").filter(has_text=lift.code)
     expect(row).to_be_visible(timeout=2000)  # the promise: within 2 seconds
-    expect(page.locator(f'.eq[data-equipment="{lift.pk}"]')).to_have_attribute(
-        "data-status", "fault"
-    )
+    expect(dot).to_have_attribute("data-status", "fault", timeout=2000)
+    expect(dot).to_have_attribute("data-drawn-once", "yes")  # re-coloured in place
     screenshot(page, "dashboard-alarm")
 
     row.get_by_role("link", name="Dispatch").click()
