@@ -9,6 +9,7 @@ without an explicit ``EVENTGUARD_SECRET_KEY``.
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -54,6 +55,26 @@ ALLOWED_HOSTS = [
 CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in os.environ.get("EVENTGUARD_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
 ]
+
+
+def _base_url() -> str:
+    """The platform's public address, put before the links that leave it (e-mails, webhook
+    bodies). Unset: the one trusted origin, when exactly one is configured; else empty, and
+    those links stay paths (`eventguard check` warns)."""
+    value = os.environ.get("EVENTGUARD_BASE_URL", "").strip().rstrip("/")
+    if not value:
+        origins = [o for o in CSRF_TRUSTED_ORIGINS if "*" not in o]
+        return origins[0].rstrip("/") if len(CSRF_TRUSTED_ORIGINS) == len(origins) == 1 else ""
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.hostname or parts.query:
+        raise ImproperlyConfigured(
+            "EVENTGUARD_BASE_URL must be the public address with its scheme, like "
+            f"https://guard.example.gov.cn; given: {value!r}."
+        )
+    return value
+
+
+EVENTGUARD_BASE_URL = _base_url()
 
 if EMBEDDED:
     HOME.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,8 @@ class CommandConfig(AppConfig):
     verbose_name = _("Unified command")
 
     def ready(self):
-        from . import (  # noqa: F401  (registrations: bus subscribers, figures, steps, menu)
+        from . import (  # noqa: F401  (registrations: bus subscribers, figures, steps, menu, checks)
+            checks,
             figures,
             nav,
             scenarios,

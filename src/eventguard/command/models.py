@@ -374,6 +374,9 @@ class Delivery(models.Model):
     attempt_count = models.PositiveSmallIntegerField(_("attempts"), default=0)
     # When the next attempt is due; a worker taking it pushes this forward (its lease).
     next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    # Set while a worker sends it (until when its lease holds), cleared when the attempt is
+    # logged: "retry now" waits for that attempt's result rather than send it twice.
+    leased_until = models.DateTimeField(_("being sent until"), null=True, blank=True)
     attempts = models.JSONField(_("attempt log"), default=list, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)

@@ -8,6 +8,8 @@ from ninja import Field, Schema
 
 from eventguard.core.schemas import InputSchema
 
+from .selectors import webhook_url_shown
+
 
 class LevelIn(InputSchema):
     target: str = Field(description="post_staff, zone_supervisor or commander")
@@ -171,10 +173,17 @@ class WebhookUpdateIn(InputSchema):
 class WebhookOut(Schema):
     id: int
     name: str
-    url: str
+    url: str = Field(
+        description="In full for those who may change the webhook; for others the query's "
+        "values, a user and password and the fragment are masked (•••)."
+    )
     severities: list[str]
     domains: list[str]
     active: bool
+
+    @staticmethod
+    def resolve_url(obj, context) -> str:
+        return webhook_url_shown(context["request"].user, obj)
 
 
 class WebhookCreatedOut(WebhookOut):
@@ -187,6 +196,10 @@ class DeliveryOut(Schema):
     state: str
     attempt_count: int
     next_attempt_at: dt.datetime | None
+    leased_until: dt.datetime | None = Field(
+        description="Set while a worker is posting it: until when, at the latest; "
+        "retrying it is refused meanwhile."
+    )
     delivered_at: dt.datetime | None
     attempts: list[dict]
     created_at: dt.datetime

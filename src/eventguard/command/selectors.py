@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from typing import Annotated
+from urllib.parse import urlsplit, urlunsplit
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
@@ -236,7 +237,43 @@ def preferences(*, user: User, event: Event) -> list[NotificationPreference]:
 
 
 def webhook_list(*, user: User, event: Event) -> QuerySet[Webhook]:
-    return scope(user, Webhook, event=event)
+    return scope(user, Webhook, event=event).select_related("event")
+
+
+URL_MASK = "•••"
+
+
+def _query_pair_masked(pair: str) -> str:
+    name, sep, value = pair.partition("=")
+    if not sep:  # a bare value (``?abc123``) may be the token itself
+        return URL_MASK if name else ""
+    return f"{name}={URL_MASK}" if value else pair
+
+
+def url_masked(url: str) -> str:
+    """``url`` without what may be a secret in it: the user and password before the host,
+    every value of the query string (robot tokens, API keys) and the fragment. The scheme,
+    host, port, path and the query's names stay, so that one webhook can be told from
+    another: ``https://oapi.example/robot/send?access_token=•••``."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # not a URL one can take apart: nothing of it is shown
+        return URL_MASK
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = f"{URL_MASK}@{netloc.rpartition('@')[2]}"
+    query = "&".join(_query_pair_masked(p) for p in parts.query.split("&"))
+    fragment = URL_MASK if parts.fragment else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, query, fragment))
+
+
+def webhook_url_shown(user: User, hook: Webhook, *, editable: bool | None = None) -> str:
+    """A webhook's address as ``user`` may see it: in full for those who may change the
+    webhook (they edit it), else masked (:func:`url_masked`). ``editable``: the caller's
+    :func:`command_settings_editable` for the hook's event, when already known."""
+    if editable is None:
+        editable = command_settings_editable(user, hook.event)
+    return hook.url if editable else url_masked(hook.url)
 
 
 def delivery_list(*, user: User, webhook: Webhook) -> QuerySet[WebhookDelivery]:

@@ -597,6 +597,16 @@ def _wants(pref: NotificationPreference | None, channel: str, severity: str, dom
     return not (pref.domains and domain not in pref.domains)
 
 
+def absolute_url(url: str) -> str:
+    """A link for outside the platform (an e-mail, a webhook body): the path after the
+    platform's public address (``EVENTGUARD_BASE_URL``); the path as it is while none is
+    configured, or a link that is already absolute."""
+    base = getattr(settings, "EVENTGUARD_BASE_URL", "")
+    if not base or not url.startswith("/") or url.startswith("//"):
+        return url
+    return base.rstrip("/") + url
+
+
 def notify(
     *,
     event_id: int,
@@ -615,7 +625,10 @@ def notify(
     tried right after the commit, then retried by the timer).
 
     ``message`` (``{"title": ..., "body": ...}``, alerts/notes.py) is put into words in each
-    reader's language: the feed when read, an e-mail in its recipient's language."""
+    reader's language: the feed when read, an e-mail in its recipient's language.
+
+    ``url`` is the path of the record told of: the feed keeps it as it is, an e-mail and a
+    ``url`` in ``payload`` get the platform's address before it (:func:`absolute_url`)."""
     message = message or {}
     title = notes.render(message.get("title"), title)
     body = notes.render(message.get("body"), body)
@@ -656,7 +669,7 @@ def notify(
                 to=user.email,
                 topic=kind[:60],
                 subject=subject[:200],
-                body=f"{text}\n\n{url}" if url else text,
+                body=f"{text}\n\n{absolute_url(url)}" if url else text,
                 next_attempt_at=now,
             )
         )
@@ -664,6 +677,8 @@ def notify(
         ids = [e.pk for e in EmailDelivery.objects.bulk_create(emails)]
         transaction.on_commit(lambda: emails_deliver_due(ids=ids))
     if payload is not None:
+        if isinstance(payload.get("url"), str):
+            payload = {**payload, "url": absolute_url(payload["url"])}
         _webhooks_for(event_id, severity, domain, payload)
     return feed
 
@@ -757,9 +772,7 @@ def webhook_create(
         _require_command(actor, event, _("webhooks"))
         _webhook_check(hook)
         save_validated(hook)
-        after = snapshot(hook)
-        after.pop("secret", None)
-        audit(actor=actor, action="webhook.create", obj=hook, after=after)
+        audit(actor=actor, action="webhook.create", obj=hook, after=_webhook_snapshot(hook))
     return hook
 
 
@@ -793,8 +806,11 @@ def _webhook_locked(actor: User | None, webhook: Webhook) -> Webhook:
 
 
 def _webhook_snapshot(hook: Webhook) -> dict:
+    """The webhook for the audit trail, which never holds a secret: not the signing secret,
+    nor a token or password in the address (masked as for those who may only read it)."""
     data = snapshot(hook)
-    data.pop("secret", None)  # the audit trail never holds a secret
+    data.pop("secret", None)
+    data["url"] = selectors.url_masked(hook.url)
     return data
 
 
@@ -880,6 +896,19 @@ def webhook_delivery_retry(
             raise ValidationError(
                 _("Webhook %(name)s is inactive: reactivate it first.") % {"name": hook.name}
             )
+        if delivery.leased_until is not None and delivery.leased_until > now:
+            # Made due now, another worker would post the same body while this one waits
+            # for the receiver's answer.
+            raise ValidationError(
+                _(
+                    "Delivery %(id)s is being posted right now: wait for this attempt's result "
+                    "(at the latest at %(time)s) before retrying it."
+                )
+                % {
+                    "id": delivery.pk,
+                    "time": timezone.localtime(delivery.leased_until).strftime("%H:%M:%S"),
+                }
+            )
         before = {"state": delivery.state, "next_attempt_at": delivery.next_attempt_at}
         delivery.state = DeliveryState.PENDING
         delivery.next_attempt_at = now
@@ -927,9 +956,10 @@ def _claim(model, now: dt.datetime, ids: Sequence[int] | None = None):
         delivery = qs.order_by("next_attempt_at", "pk").first()
         if delivery is None:
             return None
-        # The lease: no other worker takes it while this one is sending it.
-        delivery.next_attempt_at = now + WEBHOOK_LEASE
-        delivery.save(update_fields=["next_attempt_at"])
+        # The lease: no other worker takes it while this one is sending it, and "retry now"
+        # refuses it until its attempt is logged (or the lease ran out: the worker is gone).
+        delivery.next_attempt_at = delivery.leased_until = now + WEBHOOK_LEASE
+        delivery.save(update_fields=["next_attempt_at", "leased_until"])
     return delivery
 
 
@@ -952,6 +982,7 @@ def _record_attempt(
         before = {"state": delivery.state, "attempt_count": delivery.attempt_count}
         delivery.attempt_count += 1
         delivery.attempts = [*delivery.attempts, {"at": now.isoformat(), **log}]
+        delivery.leased_until = None
         if delivery.state == DeliveryState.DELIVERED:
             pass
         elif ok:

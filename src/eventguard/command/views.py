@@ -442,6 +442,7 @@ def webhook_list(request, event):
     for hook in hooks:
         hook.severity_labels = [severity_labels.get(s, s) for s in hook.severities]
         hook.domain_labels = [domain_labels.get(d, d) for d in hook.domains]
+        hook.url_shown = selectors.webhook_url_shown(request.user, hook, editable=editable)
     return render(
         request,
         "command/webhook_list.html",
@@ -533,10 +534,13 @@ def webhook_rotate(request, event, pk: int):
 def webhook_deliveries(request, event, pk: int):
     editable = _settings_access(request, event)
     hook = _hook(request, event, pk)
+    hook.url_shown = selectors.webhook_url_shown(request.user, hook, editable=editable)
     page = Paginator(selectors.delivery_list(user=request.user, webhook=hook), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
+    now = timezone.now()
     for delivery in page:
+        delivery.in_flight = delivery.leased_until is not None and delivery.leased_until > now
         delivery.log = [
             {
                 "at": parse_datetime(a.get("at") or ""),
