@@ -20,8 +20,12 @@ person logs in through the login page, and one client thread per person walks, f
 ``--duration`` seconds, through the pages in a random order, pausing a random think time
 (mean ``--think`` seconds, the dashboard's own refresh period) between requests:
 
-- the command dashboard page, its live data with the figures (the browser asks for them
-  every tenth time) and without;
+- the command dashboard page and its live data, asked as the page's script does: each
+  person's first request is the first poll of their dashboard, with the halls' layout
+  (``?layout=1``, and the figures; measured in its own row, within the warm-up too, since it
+  comes once); each later poll sends the layout version the person holds
+  (``?layout=<version>``: the statuses, and the layout only if it changed), every tenth
+  with the key figures and the funnel (counted apart), the others without (``&figures=0``);
 - the alarm list, the work-order list, the hidden-danger list, the equipment list and the
   box list (first page, no filter);
 - the baseline, measured in the same run: a static file (the logo) served by the same
@@ -69,6 +73,7 @@ PASSWORD = "Lotus-harbour-7319"  # noqa: S105 - people made for the benchmark on
 # (key, label); the order of the table.
 PAGES = [
     ("dashboard", "command dashboard page"),
+    ("live_layout", "dashboard live data, with the halls' layout (first poll)"),
     ("live_full", "dashboard live data, with figures (1 poll in 10)"),
     ("live", "dashboard live data (each second)"),
     ("alarms", "alarm list"),
@@ -321,11 +326,10 @@ def paths(event_code: str) -> dict[str, str]:
     from django.templatetags.static import static
     from django.urls import reverse
 
-    live = reverse("command:dashboard_data", args=[event_code])
     return {
         "dashboard": reverse("command:dashboard", args=[event_code]),
-        "live_full": live,
-        "live": live + "?figures=0",
+        # the page's poll; which of the three live rows it counts in is the walk's choice
+        "live": reverse("command:dashboard_data", args=[event_code]),
         "alarms": reverse("alerts:alarm_list", args=[event_code]),
         "work_orders": reverse("command:work_order_list", args=[event_code]),
         "hazards": reverse("hazards:hazard_list", args=[event_code]),
@@ -434,25 +438,40 @@ def load(args, port: int, urls: dict[str, str]) -> dict:
     def walk(n: int, browser: Browser) -> None:
         rng = random.Random(n)
         time.sleep(rng.uniform(0, max(args.think, 0.1)))  # not all at once
+        # The person's dashboard, opened once: its first poll brings the halls' layout (and
+        # the figures); it is measured even within the warm-up, as it comes once only.
+        held = "1"  # the layout version the page holds; "1" asks for it
+        polls = 0
         while True:
             order = list(urls)
             rng.shuffle(order)
-            for key in order:
+            if polls == 0:
+                order.remove("live")
+                order.insert(0, "live")
+            for slot in order:
+                key, url = slot, urls[slot]
+                if slot == "live":  # as dashboard.js asks
+                    full = polls % 10 == 0
+                    key = "live_layout" if polls == 0 else "live_full" if full else "live"
+                    url += f"?layout={held}" + ("" if full else "&figures=0")
+                    polls += 1
                 begin = time.monotonic()
                 if begin >= ends:
                     return
                 try:
-                    status, _body = browser.request("GET", urls[key])
+                    status, body = browser.request("GET", url)
                 except OSError as exc:
-                    status = f"{type(exc).__name__}"
+                    status, body = f"{type(exc).__name__}", b""
                 elapsed = (time.monotonic() - begin) * 1000
-                if begin >= measure_from:
+                if slot == "live" and status == 200:
+                    held = json.loads(body)["layout_version"]
+                if begin >= measure_from or key == "live_layout":
                     with lock:
                         samples[key].append(elapsed)
                         if status != 200:
                             errors[key] += 1
                             if len(failures) < 20:
-                                failures.append(f"{urls[key]}: {status}")
+                                failures.append(f"{url}: {status}")
                 if args.think:
                     time.sleep(rng.uniform(0, 2 * args.think))
 
