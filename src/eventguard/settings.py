@@ -8,6 +8,7 @@ without an explicit ``EVENTGUARD_SECRET_KEY``.
 
 import os
 import secrets
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -96,6 +97,21 @@ else:
         DATABASES["default"].setdefault("OPTIONS", {}).update(
             {"timeout": 30, "transaction_mode": "IMMEDIATE"}
         )
+    # The web server serves each request in a thread of its own (ASGI): a connection kept
+    # per thread would be opened anew for every request and left open after it, until the
+    # database refuses more clients. Its processes share a pool instead, of at most
+    # EVENTGUARD_DB_POOL connections each (0: one connection per request, closed after it).
+    # `eventguard serve` says so to its processes; workers and commands keep theirs.
+    SERVING = os.environ.get("EVENTGUARD_SERVING") == "1" or sys.argv[1:2] == ["serve"]
+    if SERVING and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        pool_size = int(os.environ.get("EVENTGUARD_DB_POOL", "20"))
+        if pool_size > 0:
+            DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+                "min_size": 2,
+                "max_size": pool_size,
+                "timeout": 30,
+            }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -27,6 +27,7 @@ EQUIPMENT = "equipment.equipment"
 # everyone, so each server process computes them at most this often and shares them.
 FIGURES_SECONDS = 10
 LIVE_ALARMS = 30  # the alarm feed's most recent open alarms
+LAYOUT_SECONDS = 600  # a layout version's halls kept for those who ask for the same one
 
 
 def _posted(user: User, event: Event):
@@ -84,6 +85,19 @@ def layout(user: User, event: Event) -> list[dict]:
             }
         )
     return sorted(halls.values(), key=lambda h: (h["id"] is None, h["name"]))
+
+
+def _layout_shared(user: User, event: Event, version: str) -> list[dict]:
+    """``layout()``, computed once per version and language in each server process: the
+    version fingerprints exactly what the person sees (a commander's whole venue, a
+    supervisor's halls), so everyone with the same one shares it. A wall of dashboards
+    opening at once reads the venue's thousands of units once, not once each."""
+    key = f"command.dashboard.layout:{event.pk}:{version}:{translation.get_language()}"
+    halls = cache.get(key)
+    if halls is None:
+        halls = layout(user, event)
+        cache.set(key, halls, LAYOUT_SECONDS)
+    return halls
 
 
 def equipment_statuses(user: User, event: Event, now) -> dict[int, str]:
@@ -231,7 +245,9 @@ def snapshot(
         "alarms_url": reverse("alerts:alarm_list", args=[event.code]) + "?state=open",
         "layout_version": version,
         "layout": (
-            layout(user, event) if layout_held is not None and layout_held != version else None
+            _layout_shared(user, event, version)
+            if layout_held is not None and layout_held != version
+            else None
         ),
         "statuses": {
             str(pk): status for pk, status in equipment_statuses(user, event, now).items()

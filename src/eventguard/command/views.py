@@ -15,6 +15,7 @@ from asgiref.sync import sync_to_async
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import connection as db_connection
 from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -168,6 +169,17 @@ def dashboard_data(request, event):
 FEED_SECONDS = 25
 
 
+def _feed_read(**kwargs) -> list:
+    """One read of a person's feed. The connection is given back between reads (to the
+    server's pool, on PostgreSQL), so that an open stream does not hold one for its whole
+    length."""
+    try:
+        return list(selectors.feed(**kwargs))
+    finally:
+        if not db_connection.in_atomic_block:
+            db_connection.close()
+
+
 @event_view
 def feed_stream(request, event):
     """The person's feed as server-sent events; the browser reconnects by itself and says
@@ -184,7 +196,7 @@ def feed_stream(request, event):
         nonlocal after
         yield "retry: 1000\n\n"
         ends = time.monotonic() + FEED_SECONDS
-        read = sync_to_async(selectors.feed, thread_sensitive=True)
+        read = sync_to_async(_feed_read, thread_sensitive=True)
         while time.monotonic() < ends:
             for item in await read(user=user, event=event, after=after):
                 after = item.pk

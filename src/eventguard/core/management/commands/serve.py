@@ -1,3 +1,5 @@
+import os
+
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
@@ -16,6 +18,9 @@ class Command(BaseCommand):
 
 def serve(*, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
+
+    # The server's processes take their database connections from a pool (settings.py).
+    os.environ["EVENTGUARD_SERVING"] = "1"
 
     uvicorn.run(
         "eventguard.asgi:application",
