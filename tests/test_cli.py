@@ -396,6 +396,29 @@ def test_token_create_prints_a_token_once_that_authenticates_api_me(loaded, serv
     assert revoked[0] == 401
 
 
+def test_many_requests_at_once_keep_the_servers_connections_within_its_pool(loaded, server):
+    """PostgreSQL: the server serves each request in a thread of its own; its connections
+    come from its pool (EVENTGUARD_DB_POOL, 20 by default), so 200 requests, 40 at a time,
+    are all answered and leave no more connections open than the pool holds."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    home, _ = loaded
+    if not home.database_url:
+        pytest.skip("a PostgreSQL server's connections (SQLite opens its file per request)")
+    username = f"{EVENT}-commander-01"
+    token = home.run("token", "create", "--user", username, "--name", "pool").stdout.split()[0]
+    auth = {"Authorization": f"Bearer {token}"}
+    with ThreadPoolExecutor(40) as pool:
+        answers = list(pool.map(lambda _: fetch(f"{server}/api/me", headers=auth), range(200)))
+    assert [a[0] for a in answers] == [200] * 200, [a[2][:200] for a in answers if a[0] != 200]
+    database = urllib.parse.urlsplit(home.database_url).path.lstrip("/")
+    (connections,) = home.sql(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = ? AND pid <> pg_backend_pid()",
+        (database,),
+    )[0]
+    assert connections <= 20
+
+
 def test_token_create_for_an_unknown_user_fails(loaded):
     home, _ = loaded
     result = home.run("token", "create", "--user", "nobody-here", check=False)

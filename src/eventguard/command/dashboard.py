@@ -6,6 +6,7 @@ open work orders, the devices of the event), and names its list page."""
 from __future__ import annotations
 
 import hashlib
+import threading
 
 from django.core.cache import cache
 from django.db.models import Count, Max, Sum
@@ -28,6 +29,9 @@ EQUIPMENT = "equipment.equipment"
 FIGURES_SECONDS = 10
 LIVE_ALARMS = 30  # the alarm feed's most recent open alarms
 LAYOUT_SECONDS = 600  # a layout version's halls kept for those who ask for the same one
+# The requests a server process serves at once run in threads: when the shared figures or a
+# layout are missing, one computes them and the others wait for its result.
+_computing = threading.RLock()
 
 
 def _posted(user: User, event: Event):
@@ -95,8 +99,11 @@ def _layout_shared(user: User, event: Event, version: str) -> list[dict]:
     key = f"command.dashboard.layout:{event.pk}:{version}:{translation.get_language()}"
     halls = cache.get(key)
     if halls is None:
-        halls = layout(user, event)
-        cache.set(key, halls, LAYOUT_SECONDS)
+        with _computing:  # the others asking meanwhile wait for it, then read it
+            halls = cache.get(key)
+            if halls is None:
+                halls = layout(user, event)
+                cache.set(key, halls, LAYOUT_SECONDS)
     return halls
 
 
@@ -173,6 +180,14 @@ def _figures_and_funnel(event: Event) -> dict:
     cached = cache.get(key)
     if cached is not None:
         return cached
+    with _computing:  # one computation per process; the others asking meanwhile wait for it
+        cached = cache.get(key)
+        if cached is not None:
+            return cached
+        return _figures_and_funnel_computed(event, key)
+
+
+def _figures_and_funnel_computed(event: Event, key: str) -> dict:
     # One report: the funnel and the cold-chain figures read the boxes once.
     with one_report():
         keys = [f.key for f in registered() if f.key.startswith(KEY_FIGURE_PREFIXES)]
