@@ -9,7 +9,7 @@ import hashlib
 import threading
 
 from django.core.cache import cache
-from django.db.models import Count, Max, Sum
+from django.db.models import Case, CharField, Count, Max, Sum, Value, When
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -114,34 +114,38 @@ def equipment_statuses(user: User, event: Event, now) -> dict[int, str]:
     from eventguard.equipment.models import Patrol
     from eventguard.telemetry.models import Device
 
-    # The few open alarms, offline devices and patrols under way of the event, then the ones
-    # the person may see among them: never a list of every equipment id.
-    faults = set(
-        Alarm.objects.filter(
-            event=event, subject_type=EQUIPMENT, state__in=OPEN_STATES
-        ).values_list("subject_id", flat=True)
+    # One statement: the person's units, each matched in the database against the event's
+    # open alarms, silent controllers and patrols under way (a whole venue offline is
+    # thousands of ids: never a list of them sent back and forth).
+    faults = Alarm.objects.filter(
+        event=event, subject_type=EQUIPMENT, state__in=OPEN_STATES
+    ).values("subject_id")
+    offline = Device.objects.filter(
+        event=event,
+        subject_type=EQUIPMENT,
+        is_active=True,
+        last_seen_at__isnull=False,
+        stale_at__lte=now,
+    ).values("subject_id")
+    patrolling = Patrol.objects.filter(
+        event=event, started_at__isnull=False, completed_at__isnull=True
+    ).values("equipment_id")
+    marked = (
+        _posted(user, event)
+        .annotate(
+            status=Case(
+                When(pk__in=faults, then=Value("fault")),
+                When(pk__in=offline, then=Value("offline")),
+                When(pk__in=patrolling, then=Value("patrol")),
+                default=None,
+                output_field=CharField(),
+            )
+        )
+        .filter(status__isnull=False)
+        .order_by()
+        .values_list("pk", "status")
     )
-    offline = set(
-        Device.objects.filter(
-            event=event,
-            subject_type=EQUIPMENT,
-            is_active=True,
-            last_seen_at__isnull=False,
-            stale_at__lte=now,
-        ).values_list("subject_id", flat=True)
-    )
-    patrolling = set(
-        Patrol.objects.filter(
-            event=event, started_at__isnull=False, completed_at__isnull=True
-        ).values_list("equipment_id", flat=True)
-    )
-    marked = faults | offline | patrolling
-    if not marked:
-        return {}
-    visible = _posted(user, event).filter(pk__in=marked).values_list("pk", flat=True)
-    return {
-        pk: "fault" if pk in faults else "offline" if pk in offline else "patrol" for pk in visible
-    }
+    return dict(marked)
 
 
 def _halls(event: Event) -> dict[str, Zone]:
