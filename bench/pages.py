@@ -576,11 +576,20 @@ def table(fig: dict) -> list[str]:
     ]
     for key, label in PAGES:
         p = fig["pages"][key]
+        if not p["n"]:
+            continue  # not reached in this run (see unreached())
         lines.append(
             f"| {label} | {p['n']:,} | {p['p50']:.1f} | {p['p95']:.1f} | {p['p99']:.1f} | "
             f"{p['ratio']:.1f}× | {p['errors']} |"
         )
     return lines
+
+
+def unreached(fig: dict) -> str:
+    """The pages no one asked for in the measured time (the figures poll comes every tenth
+    time a person's dashboard polls, which a short walk among the pages may not reach)."""
+    missing = [label for key, label in PAGES if not fig["pages"][key]["n"]]
+    return f" Not asked for in this run: {'; '.join(missing)}." if missing else ""
 
 
 def render(fig: dict, db: str) -> str:
@@ -620,7 +629,7 @@ def render(fig: dict, db: str) -> str:
         *table(fig),
         "",
         f"{fig['requests']:,} requests in {s['duration_s']:g} s, "
-        f"{fig['requests_per_s']:.1f} requests/s. {verdict}",
+        f"{fig['requests_per_s']:.1f} requests/s. {verdict}{unreached(fig)}",
         "",
         f"Command: `{fig['command']}`",
         end,
