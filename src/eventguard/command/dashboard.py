@@ -15,7 +15,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from eventguard.alerts.models import OPEN_STATES, Alarm
-from eventguard.core.access import scope
+from eventguard.core.access import grants, scope
 from eventguard.core.figures import figures_report, one_report, registered, shared
 from eventguard.core.models import Event, User, Zone
 
@@ -30,8 +30,15 @@ FIGURES_SECONDS = 10
 LIVE_ALARMS = 30  # the alarm feed's most recent open alarms
 LAYOUT_SECONDS = 600  # a layout version's halls kept for those who ask for the same one
 # The requests a server process serves at once run in threads: when the shared figures or a
-# layout are missing, one computes them and the others wait for its result.
-_computing = threading.RLock()
+# layout are missing, one computes them and the others asking for the same wait for its
+# result (one lock per cache key: an event's figures never wait for another's layout).
+_locks: dict[str, threading.Lock] = {}
+_locks_lock = threading.Lock()
+
+
+def _computing(key: str) -> threading.Lock:
+    with _locks_lock:
+        return _locks.setdefault(key, threading.Lock())
 
 
 def _posted(user: User, event: Event):
@@ -45,10 +52,18 @@ def layout_version(user: User, event: Event) -> str:
     """A short fingerprint of what ``layout()`` returns for ``user``, cheap enough for every
     poll: how many units they see, the sum of their ids and the latest change of one (a unit
     added, taken out of service, moved to another zone or on the plan changes it), and the
-    event's zones (a hall renamed, a zone moved under another hall)."""
+    event's zones (a hall renamed, a zone moved under another hall). What decides which units
+    a person sees (their roles' zones and domains in the event) is part of it too: two
+    people with different grants never share a version, so never a cached layout."""
     units = _posted(user, event).aggregate(n=Count("pk"), ids=Sum("pk"), changed=Max("updated_at"))
     zones = Zone.objects.filter(event=event).order_by("pk")
+    seen_as = sorted(
+        (g.role, tuple(sorted(g.domains)), tuple(sorted(g.zone_paths)), g.unit_id or 0)
+        for g in grants(user, event=event)
+    )
     parts = [
+        user.is_superuser,
+        seen_as,
         units["n"],
         units["ids"],
         units["changed"].isoformat() if units["changed"] else "",
@@ -99,7 +114,7 @@ def _layout_shared(user: User, event: Event, version: str) -> list[dict]:
     key = f"command.dashboard.layout:{event.pk}:{version}:{translation.get_language()}"
     halls = cache.get(key)
     if halls is None:
-        with _computing:  # the others asking meanwhile wait for it, then read it
+        with _computing(key):  # the others asking meanwhile wait for it, then read it
             halls = cache.get(key)
             if halls is None:
                 halls = layout(user, event)
@@ -184,7 +199,7 @@ def _figures_and_funnel(event: Event) -> dict:
     cached = cache.get(key)
     if cached is not None:
         return cached
-    with _computing:  # one computation per process; the others asking meanwhile wait for it
+    with _computing(key):  # one computation per process; the others asking wait for it
         cached = cache.get(key)
         if cached is not None:
             return cached
@@ -256,7 +271,8 @@ def snapshot(
         .order_by("stale_at")[:50]
     ]
     work = scope(user, WorkOrder, event=event).filter(state__in=OPEN_WORK_STATES)
-    return {
+    statuses = equipment_statuses(user, event, now)
+    data = {
         "event": event.code,
         "at": now.isoformat(),
         "alarms": alarms,
@@ -268,9 +284,7 @@ def snapshot(
             if layout_held is not None and layout_held != version
             else None
         ),
-        "statuses": {
-            str(pk): status for pk, status in equipment_statuses(user, event, now).items()
-        },
+        "statuses": {str(pk): status for pk, status in statuses.items()},
         "funnel": figures.get("funnel"),
         "figures": figures.get("figures"),
         "figures_at": figures.get("at"),
@@ -281,3 +295,17 @@ def snapshot(
             "url": reverse("command:work_order_list", args=[event.code]) + "?state=open",
         },
     }
+    if layout_held is None:
+        # A page loaded before the layout had versions (a wall display left open through an
+        # upgrade) asks without ``layout`` and draws ``halls``: every unit with its status.
+        data["halls"] = [
+            {
+                **hall,
+                "equipment": [
+                    {**unit, "status": statuses.get(unit["id"], "normal")}
+                    for unit in hall["equipment"]
+                ],
+            }
+            for hall in _layout_shared(user, event, version)
+        ]
+    return data

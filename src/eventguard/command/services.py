@@ -971,18 +971,28 @@ def _claim_delivery(now: dt.datetime) -> WebhookDelivery | None:
 
 
 def _record_attempt(
-    model, pk: int, *, ok: bool, log: dict, now: dt.datetime, action: str, max_attempts: int
+    model,
+    pk: int,
+    *,
+    ok: bool,
+    log: dict,
+    now: dt.datetime,
+    action: str,
+    max_attempts: int,
+    lease: dt.datetime | None = None,
 ) -> str:
     """Log one attempt of a delivery; delivered, retried after its backoff, or given up.
 
     A delivery another worker delivered meanwhile (its lease ran out, or "retry now" made it
-    due while this attempt was under way) stays delivered: only its log grows."""
+    due while this attempt was under way) stays delivered: only its log grows. ``lease`` is
+    the lease this attempt was made under: a later one, another worker's, is left alone."""
     with transaction.atomic():
         delivery = model.objects.select_for_update().get(pk=pk)
         before = {"state": delivery.state, "attempt_count": delivery.attempt_count}
         delivery.attempt_count += 1
         delivery.attempts = [*delivery.attempts, {"at": now.isoformat(), **log}]
-        delivery.leased_until = None
+        if delivery.leased_until == lease:
+            delivery.leased_until = None
         if delivery.state == DeliveryState.DELIVERED:
             pass
         elif ok:
@@ -1051,6 +1061,7 @@ def webhook_delivery_attempt(*, delivery: WebhookDelivery, now: dt.datetime | No
         now=now or timezone.now(),
         action="webhook.deliver",
         max_attempts=WEBHOOK_MAX_ATTEMPTS,
+        lease=delivery.leased_until,
     )
 
 
@@ -1090,6 +1101,7 @@ def email_delivery_attempt(*, delivery: EmailDelivery, now: dt.datetime | None =
         now=now or timezone.now(),
         action="email.deliver",
         max_attempts=EMAIL_MAX_ATTEMPTS,
+        lease=delivery.leased_until,
     )
 
 

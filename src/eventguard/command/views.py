@@ -170,13 +170,14 @@ FEED_SECONDS = 25
 
 
 def _feed_read(**kwargs) -> list:
-    """One read of a person's feed. The connection is given back between reads (to the
-    server's pool, on PostgreSQL), so that an open stream does not hold one for its whole
+    """One read of a person's feed. With a pool (the server on PostgreSQL) the connection is
+    given back between reads, so that an open stream does not hold one for its whole
     length."""
     try:
         return list(selectors.feed(**kwargs))
     finally:
-        if not db_connection.in_atomic_block:
+        pooled = db_connection.settings_dict.get("OPTIONS", {}).get("pool")
+        if pooled and not db_connection.in_atomic_block:
             db_connection.close()
 
 

@@ -77,6 +77,19 @@ def test_a_fault_changes_the_statuses_not_the_layout(world, report):
     assert after["layout_version"] == before["layout_version"]
 
 
+def test_a_page_from_before_the_layout_versions_still_gets_every_unit_with_its_status(
+    world, trapped
+):
+    """A wall display left open through an upgrade runs the old page, which asks without
+    ``layout`` and draws ``halls``: it keeps working."""
+    data = poll(world, world.commander)
+    assert data["layout"] is None
+    drawn = units(data["halls"])
+    assert drawn[world.lift_a.pk]["status"] == "fault"
+    assert drawn[world.lift_b.pk]["status"] == "normal"
+    assert set(units(poll(world, world.sup_b)["halls"])) == {world.lift_b.pk}
+
+
 def test_a_supervisor_gets_only_their_hall_and_their_version_keeps_for_other_halls(world):
     data = poll(world, world.sup_b, "?figures=0&layout=1")
     assert set(units(data["layout"])) == {world.lift_b.pk}

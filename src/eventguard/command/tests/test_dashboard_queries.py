@@ -25,12 +25,16 @@ def read(client, url) -> tuple[dict, list[str]]:
 
 def test_the_live_data_takes_as_many_queries_for_thirty_lifts_as_for_two(world, trapped):
     client = client_for(world.commander)
+
+    def held() -> str:  # the version a page holds after its poll with the layout
+        return client.get(live(world, "?figures=0&layout=1")).json()["layout_version"]
+
     client.get(live(world, "?figures=0"))  # the session and the rulebook read once
-    _data, before = read(client, live(world, "?figures=0"))
+    _data, before = read(client, live(world, f"?figures=0&layout={held()}"))
     _data, before_layout = read(client, live(world, "?figures=0&layout=1"))
     for _ in range(30):
         make_equipment(world.event, zone=world.zone_b, user_unit=world.unit_b)
-    data, after = read(client, live(world, "?figures=0"))
+    data, after = read(client, live(world, f"?figures=0&layout={held()}"))
     assert len(after) == len(before)
     assert data["layout"] is None and data["statuses"] == {str(world.lift_a.pk): "fault"}
     data, after = read(client, live(world, "?figures=0&layout=1"))

@@ -92,6 +92,37 @@ def test_an_attempt_that_outlives_its_lease_leaves_a_delivered_delivery_delivere
     assert services.webhooks_deliver_due(now=now + dt.timedelta(days=1)) == 0
 
 
+def test_a_late_attempt_leaves_the_lease_of_the_worker_that_took_the_delivery_again(
+    world, monkeypatch
+):
+    """Worker A's lease runs out, worker B takes the delivery (a lease of its own) and is
+    still posting when A's attempt ends: B's lease stays, so "retry now" is still refused."""
+    hook = services.webhook_create(
+        actor=world.commander, event=world.event, name="ops", url="http://127.0.0.1:9/ops"
+    )
+    services._webhooks_for(world.event.pk, "critical", "equipment", {"topic": "alarm.raised"})
+    delivery = WebhookDelivery.objects.get(webhook=hook)
+    now = timezone.now()
+    slow = services._claim_delivery(now)
+    later = now + services.WEBHOOK_LEASE + dt.timedelta(seconds=1)
+    taken_again = services._claim_delivery(later)
+    assert taken_again.pk == delivery.pk
+    assert taken_again.leased_until == later + services.WEBHOOK_LEASE
+
+    monkeypatch.setattr(services, "_post", lambda d: (None, "timed out"))
+    services.webhook_delivery_attempt(delivery=slow, now=later + dt.timedelta(seconds=2))
+    delivery.refresh_from_db()
+    assert delivery.leased_until == later + services.WEBHOOK_LEASE  # B's, untouched
+    with pytest.raises(ValidationError, match="being posted right now"):
+        services.webhook_delivery_retry(
+            actor=world.commander, delivery=delivery, now=later + dt.timedelta(seconds=3)
+        )
+    monkeypatch.setattr(services, "_post", lambda d: (204, ""))
+    services.webhook_delivery_attempt(delivery=taken_again, now=later + dt.timedelta(seconds=4))
+    delivery.refresh_from_db()
+    assert delivery.state == "delivered" and delivery.leased_until is None
+
+
 def test_an_smtp_relay_that_does_not_answer_is_left_within_the_lease(settings):
     from django.core.mail import get_connection
 
