@@ -99,3 +99,27 @@ def trapped(world, report):
 
     report(world.device_a, elevator(1, fault="trapped_away_from_floor"))
     return Alarm.objects.get(rule__code="lift-trapped", subject_id=world.lift_a.pk)
+
+
+@pytest.fixture
+def people(event):
+    """A commander, an administrator, a supervisor, an auditor and an exhibitor of the
+    event, and a commander of another event; all reading English."""
+    from eventguard.core.services import person_update
+    from eventguard.core.testing import make_event, make_member, make_unit
+
+    class People:
+        pass
+
+    p = People()
+    p.event = event
+    p.commander = make_member(event, "commander")
+    p.admin = make_member(event, "admin")
+    p.supervisor = make_member(event, "supervisor")
+    p.auditor = make_member(event, "auditor")
+    p.exhibitor = make_member(event, "exhibitor", unit=make_unit(event))
+    p.other_event = make_event()
+    p.other_commander = make_member(p.other_event, "commander")
+    for person in (p.commander, p.admin, p.supervisor, p.auditor, p.exhibitor, p.other_commander):
+        person_update(actor=None, user=person, language="en")
+    return p

@@ -13,12 +13,17 @@ from eventguard.command.models import WebhookDelivery
 from eventguard.core.models import AuditEntry
 
 
-def test_retry_now_is_refused_while_an_attempt_is_under_way(world, monkeypatch):
+def _waiting_delivery(world) -> WebhookDelivery:
+    """A webhook of the event and the delivery of an alarm to it, due now."""
     hook = services.webhook_create(
         actor=world.commander, event=world.event, name="ops", url="http://127.0.0.1:9/ops"
     )
     services._webhooks_for(world.event.pk, "critical", "equipment", {"topic": "alarm.raised"})
-    delivery = WebhookDelivery.objects.get(webhook=hook)
+    return WebhookDelivery.objects.select_related("webhook").get(webhook=hook)
+
+
+def test_retry_now_is_refused_while_an_attempt_is_under_way(world, monkeypatch):
+    delivery = _waiting_delivery(world)
     now = timezone.now()
 
     # A worker takes it (its lease) and is still waiting for the receiver ...
@@ -47,11 +52,7 @@ def test_retry_now_is_refused_while_an_attempt_is_under_way(world, monkeypatch):
 
 
 def test_retry_now_is_taken_again_once_a_vanished_workers_lease_ran_out(world):
-    hook = services.webhook_create(
-        actor=world.commander, event=world.event, name="ops", url="http://127.0.0.1:9/ops"
-    )
-    services._webhooks_for(world.event.pk, "critical", "equipment", {"topic": "alarm.raised"})
-    delivery = WebhookDelivery.objects.get(webhook=hook)
+    delivery = _waiting_delivery(world)
     now = timezone.now()
     services._claim_delivery(now)  # the worker stops before it logs the attempt
     later = now + services.WEBHOOK_LEASE + dt.timedelta(seconds=1)
@@ -63,11 +64,7 @@ def test_retry_now_is_taken_again_once_a_vanished_workers_lease_ran_out(world):
 def test_an_attempt_that_outlives_its_lease_leaves_a_delivered_delivery_delivered(
     world, monkeypatch
 ):
-    hook = services.webhook_create(
-        actor=world.commander, event=world.event, name="ops", url="http://127.0.0.1:9/ops"
-    )
-    services._webhooks_for(world.event.pk, "critical", "equipment", {"topic": "alarm.raised"})
-    delivery = WebhookDelivery.objects.get(webhook=hook)
+    delivery = _waiting_delivery(world)
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
         attempt_count=services.WEBHOOK_MAX_ATTEMPTS - 1
     )
@@ -97,11 +94,7 @@ def test_a_late_attempt_leaves_the_lease_of_the_worker_that_took_the_delivery_ag
 ):
     """Worker A's lease runs out, worker B takes the delivery (a lease of its own) and is
     still posting when A's attempt ends: B's lease stays, so "retry now" is still refused."""
-    hook = services.webhook_create(
-        actor=world.commander, event=world.event, name="ops", url="http://127.0.0.1:9/ops"
-    )
-    services._webhooks_for(world.event.pk, "critical", "equipment", {"topic": "alarm.raised"})
-    delivery = WebhookDelivery.objects.get(webhook=hook)
+    delivery = _waiting_delivery(world)
     now = timezone.now()
     slow = services._claim_delivery(now)
     later = now + services.WEBHOOK_LEASE + dt.timedelta(seconds=1)
@@ -173,10 +166,7 @@ def test_a_relay_that_is_away_stops_the_round_after_one_failed_e_mail(world, set
 def test_the_delivery_log_shows_an_attempt_under_way_and_refuses_to_retry_it(world):
     from eventguard.core.testing import api_client_for, client_for
 
-    hook = services.webhook_create(
-        actor=world.commander, event=world.event, name="ops", url="http://127.0.0.1:9/ops"
-    )
-    services._webhooks_for(world.event.pk, "critical", "equipment", {"topic": "alarm.raised"})
+    hook = _waiting_delivery(world).webhook
     delivery = services._claim_delivery(timezone.now())
     client = client_for(world.commander)
     log = f"/e/{world.event.code}/command/settings/webhooks/{hook.pk}/deliveries/"

@@ -10,27 +10,7 @@ from django.utils import timezone, translation
 from eventguard.command import services
 from eventguard.command.models import EscalationLevel, Webhook, WebhookDelivery
 from eventguard.core.models import AuditEntry, Domain
-from eventguard.core.services import person_update
-from eventguard.core.testing import client_for, make_event, make_member, make_unit
-
-
-@pytest.fixture
-def people(event):
-    class People:
-        pass
-
-    p = People()
-    p.event = event
-    p.commander = make_member(event, "commander")
-    p.admin = make_member(event, "admin")
-    p.supervisor = make_member(event, "supervisor")
-    p.auditor = make_member(event, "auditor")
-    p.exhibitor = make_member(event, "exhibitor", unit=make_unit(event))
-    p.other_event = make_event()
-    p.other_commander = make_member(p.other_event, "commander")
-    for person in (p.commander, p.admin, p.supervisor, p.auditor, p.exhibitor, p.other_commander):
-        person_update(actor=None, user=person, language="en")
-    return p
+from eventguard.core.testing import client_for
 
 
 def _url(event, rest=""):

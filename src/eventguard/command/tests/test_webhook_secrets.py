@@ -10,8 +10,7 @@ from eventguard.command import services
 from eventguard.command.models import Webhook, WebhookDelivery
 from eventguard.command.selectors import url_masked
 from eventguard.core.models import AuditEntry
-from eventguard.core.services import person_update
-from eventguard.core.testing import api_client_for, client_for, make_member
+from eventguard.core.testing import api_client_for, client_for
 
 ROBOT = "https://oapi.example/robot/send?access_token=3f9c2a7be1d04&sign=abc"
 ROBOT_MASKED = "https://oapi.example/robot/send?access_token=•••&sign=•••"
@@ -37,19 +36,11 @@ def test_what_may_be_a_secret_is_masked_and_the_rest_kept(url, shown):
 
 
 @pytest.fixture
-def people(event):
-    class People:
-        pass
-
-    p = People()
-    p.event = event
-    p.commander = make_member(event, "commander")
-    p.supervisor = make_member(event, "supervisor")
-    p.auditor = make_member(event, "auditor")
-    for person in (p.commander, p.supervisor, p.auditor):
-        person_update(actor=None, user=person, language="en")
-    p.robot = services.webhook_create(actor=p.commander, event=event, name="Robot", url=ROBOT)
-    p.basic = services.webhook_create(actor=p.commander, event=event, name="Basic", url=BASIC)
+def people(people):
+    """The settings pages' people (conftest), and two webhooks with secrets in their URLs."""
+    p = people
+    p.robot = services.webhook_create(actor=p.commander, event=p.event, name="Robot", url=ROBOT)
+    p.basic = services.webhook_create(actor=p.commander, event=p.event, name="Basic", url=BASIC)
     return p
 
 
