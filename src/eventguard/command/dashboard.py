@@ -36,9 +36,23 @@ _locks: dict[str, threading.Lock] = {}
 _locks_lock = threading.Lock()
 
 
-def _computing(key: str) -> threading.Lock:
+def _shared(key: str, seconds: int, compute):
+    """``compute()``, kept in this process's cache for ``seconds`` under ``key``: computed by
+    one request at a time, the others asking meanwhile wait for it and read its result."""
+    value = cache.get(key)
+    if value is not None:
+        return value
     with _locks_lock:
-        return _locks.setdefault(key, threading.Lock())
+        lock = _locks.setdefault(key, threading.Lock())
+    with lock:
+        value = cache.get(key)
+        if value is None:
+            value = compute()
+            cache.set(key, value, seconds)
+        with _locks_lock:  # the cache answers from now on: no lock kept per key
+            if _locks.get(key) is lock:
+                del _locks[key]
+    return value
 
 
 def _posted(user: User, event: Event):
@@ -112,14 +126,7 @@ def _layout_shared(user: User, event: Event, version: str) -> list[dict]:
     supervisor's halls), so everyone with the same one shares it. A wall of dashboards
     opening at once reads the venue's thousands of units once, not once each."""
     key = f"command.dashboard.layout:{event.pk}:{version}:{translation.get_language()}"
-    halls = cache.get(key)
-    if halls is None:
-        with _computing(key):  # the others asking meanwhile wait for it, then read it
-            halls = cache.get(key)
-            if halls is None:
-                halls = layout(user, event)
-                cache.set(key, halls, LAYOUT_SECONDS)
-    return halls
+    return _shared(key, LAYOUT_SECONDS, lambda: layout(user, event))
 
 
 def equipment_statuses(user: User, event: Event, now) -> dict[int, str]:
@@ -196,17 +203,10 @@ def _figures_and_funnel(event: Event) -> dict:
     """The key figures and the funnel: event-wide (the same whoever looks) and the slowest
     part, computed at most once per ``FIGURES_SECONDS`` and language, and shared."""
     key = f"command.dashboard.figures:{event.pk}:{translation.get_language()}"
-    cached = cache.get(key)
-    if cached is not None:
-        return cached
-    with _computing(key):  # one computation per process; the others asking wait for it
-        cached = cache.get(key)
-        if cached is not None:
-            return cached
-        return _figures_and_funnel_computed(event, key)
+    return _shared(key, FIGURES_SECONDS, lambda: _figures_and_funnel_computed(event))
 
 
-def _figures_and_funnel_computed(event: Event, key: str) -> dict:
+def _figures_and_funnel_computed(event: Event) -> dict:
     # One report: the funnel and the cold-chain figures read the boxes once.
     with one_report():
         keys = [f.key for f in registered() if f.key.startswith(KEY_FIGURE_PREFIXES)]
@@ -219,7 +219,6 @@ def _figures_and_funnel_computed(event: Event, key: str) -> dict:
             ],
             "funnel": _funnel(event),
         }
-    cache.set(key, result, FIGURES_SECONDS)
     return result
 
 
