@@ -1,5 +1,7 @@
 """Escalation chains, work orders and their timeline, notifications, webhooks."""
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -383,6 +385,10 @@ class Delivery(models.Model):
 
     class Meta:
         abstract = True
+
+    def in_flight(self, now: dt.datetime) -> bool:
+        """Whether a worker is sending it at ``now`` (its lease holds)."""
+        return self.leased_until is not None and self.leased_until > now
 
 
 class WebhookDelivery(Delivery):

@@ -896,7 +896,7 @@ def webhook_delivery_retry(
             raise ValidationError(
                 _("Webhook %(name)s is inactive: reactivate it first.") % {"name": hook.name}
             )
-        if delivery.leased_until is not None and delivery.leased_until > now:
+        if delivery.in_flight(now):
             # Made due now, another worker would post the same body while this one waits
             # for the receiver's answer.
             raise ValidationError(

@@ -553,7 +553,7 @@ def webhook_deliveries(request, event, pk: int):
     )
     now = timezone.now()
     for delivery in page:
-        delivery.in_flight = delivery.leased_until is not None and delivery.leased_until > now
+        delivery.sending = delivery.in_flight(now)
         delivery.log = [
             {
                 "at": parse_datetime(a.get("at") or ""),
