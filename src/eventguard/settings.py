@@ -77,6 +77,15 @@ def _base_url() -> str:
 
 EVENTGUARD_BASE_URL = _base_url()
 
+# `eventguard serve` says so to its processes: the web server's own settings (the database
+# pool, admission control) apply in them only, not in workers, commands or tests.
+SERVING = os.environ.get("EVENTGUARD_SERVING") == "1" or sys.argv[1:2] == ["serve"]
+# Each server process works on at most this many requests at once, the others waiting their
+# turn; a request still running after EVENTGUARD_SERVE_HOLD seconds gives its place up (an
+# export, a stream). 0: no limit. core/admission.py; docs/deployment.md says how to size it.
+SERVE_CONCURRENCY = int(os.environ.get("EVENTGUARD_SERVE_CONCURRENCY", "2"))
+SERVE_HOLD_SECONDS = float(os.environ.get("EVENTGUARD_SERVE_HOLD", "0.5"))
+
 if EMBEDDED:
     HOME.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -101,8 +110,7 @@ else:
     # per thread would be opened anew for every request and left open after it, until the
     # database refuses more clients. Its processes share a pool instead, of at most
     # EVENTGUARD_DB_POOL connections each (0: one connection per request, closed after it).
-    # `eventguard serve` says so to its processes; workers and commands keep theirs.
-    SERVING = os.environ.get("EVENTGUARD_SERVING") == "1" or sys.argv[1:2] == ["serve"]
+    # Workers and commands keep theirs.
     if SERVING and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"]["CONN_MAX_AGE"] = 0
         pool_size = int(os.environ.get("EVENTGUARD_DB_POOL", "20"))
