@@ -427,9 +427,10 @@ def test_token_create_for_an_unknown_user_fails(loaded):
     assert result.stdout.strip() == ""
 
 
-def _log_in(base: str, username: str, password: str) -> tuple[int, str]:
-    """Log in through the login form; (status, redirect target)."""
-    cookies = http.cookiejar.CookieJar()
+def _log_in(base: str, username: str, password: str, cookies=None) -> tuple[int, str]:
+    """Log in through the login form; (status, redirect target). ``cookies`` (a CookieJar)
+    keeps the session."""
+    cookies = http.cookiejar.CookieJar() if cookies is None else cookies
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(cookies), NoRedirect)
     status, _h, page = fetch(f"{base}/login/", opener=opener)
     assert status == 200
@@ -478,6 +479,40 @@ def test_createsuperuser_noinput_makes_a_superuser_who_can_log_in(loaded, server
         DJANGO_SUPERUSER_PASSWORD=password,
     )
     assert again.returncode != 0
+
+
+def test_open_feed_streams_keep_no_other_request_waiting(loaded, server):
+    """Each server process works on two requests at a time (EVENTGUARD_SERVE_CONCURRENCY);
+    a request still running after half a second gives its place up. The feed's event stream
+    stays open 25 s: with three of them open, each has begun and a page is answered too."""
+    home, _ = loaded
+    password = "Str3am-" + uuid.uuid4().hex[:10]
+    home.run(
+        "createsuperuser",
+        "--noinput",
+        "--username",
+        "stream-watcher",
+        "--email",
+        "watcher@example.org",
+        DJANGO_SUPERUSER_PASSWORD=password,
+    )
+    cookies = http.cookiejar.CookieJar()
+    assert _log_in(server, "stream-watcher", password, cookies=cookies)[0] == 302
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(cookies))
+    streams = []
+    try:
+        for _ in range(3):
+            # Well under the stream's 25 s: a stream let in only when another ends fails here.
+            stream = opener.open(f"{server}/e/{EVENT}/feed/stream/", timeout=10)
+            streams.append(stream)
+            assert stream.headers["Content-Type"].startswith("text/event-stream")
+            assert stream.readline() == b"retry: 1000\n"
+        assert fetch(f"{server}/login/")[0] == 200
+        for stream in streams:  # still open: each sends its next keep-alive
+            assert b": keep-alive\n" in iter(stream.readline, b"")
+    finally:
+        for stream in streams:
+            stream.close()
 
 
 # ---------------------------------------------------------------- demo and serve
