@@ -25,7 +25,9 @@ person logs in through the login page, and one client thread per person walks, f
   (``?layout=1``, and the figures; measured in its own row, within the warm-up too, since it
   comes once); each later poll sends the layout version the person holds
   (``?layout=<version>``: the statuses, and the layout only if it changed), every tenth
-  with the key figures and the funnel (counted apart), the others without (``&figures=0``);
+  with the key figures and the funnel (counted apart), and the next one again when an answer
+  came without them (a first poll before they were computed, or while another request
+  computed them), the others without (``&figures=0``);
 - the alarm list, the work-order list, the hidden-danger list, the equipment list and the
   box list (first page, no filter);
 - the baseline, measured in the same run: a static file (the logo) served by the same
@@ -442,6 +444,7 @@ def load(args, port: int, urls: dict[str, str]) -> dict:
         # the figures); it is measured even within the warm-up, as it comes once only.
         held = "1"  # the layout version the page holds; "1" asks for it
         polls = 0
+        figures_due = True  # asked for and not received yet
         while True:
             order = list(urls)
             rng.shuffle(order)
@@ -451,7 +454,7 @@ def load(args, port: int, urls: dict[str, str]) -> dict:
             for slot in order:
                 key, url = slot, urls[slot]
                 if slot == "live":  # as dashboard.js asks
-                    full = polls % 10 == 0
+                    full = figures_due or polls % 10 == 0
                     key = "live_layout" if polls == 0 else "live_full" if full else "live"
                     url += f"?layout={held}" + ("" if full else "&figures=0")
                     polls += 1
@@ -464,7 +467,10 @@ def load(args, port: int, urls: dict[str, str]) -> dict:
                     status, body = f"{type(exc).__name__}", b""
                 elapsed = (time.monotonic() - begin) * 1000
                 if slot == "live" and status == 200:
-                    held = json.loads(body)["layout_version"]
+                    answer = json.loads(body)
+                    held = answer["layout_version"]
+                    if full:
+                        figures_due = answer["figures"] is None
                 if begin >= measure_from or key == "live_layout":
                     with lock:
                         samples[key].append(elapsed)

@@ -6,9 +6,11 @@ open work orders, the devices of the event), and names its list page."""
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 
 from django.core.cache import cache
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Case, CharField, Count, Max, Sum, Value, When
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -36,15 +38,19 @@ _locks: dict[str, threading.Lock] = {}
 _locks_lock = threading.Lock()
 
 
-def _shared(key: str, seconds: int, compute):
+def _shared(key: str, seconds: int, compute, *, wait: bool = True, cached_only: bool = False):
     """``compute()``, kept in this process's cache for ``seconds`` under ``key``: computed by
-    one request at a time, the others asking meanwhile wait for it and read its result."""
+    one request at a time, the others asking meanwhile wait for it and read its result.
+    ``wait=False``: None instead of waiting for another request's computing;
+    ``cached_only``: None instead of computing."""
     value = cache.get(key)
-    if value is not None:
+    if value is not None or cached_only:
         return value
     with _locks_lock:
         lock = _locks.setdefault(key, threading.Lock())
-    with lock:
+    if not lock.acquire(blocking=wait):
+        return None
+    try:
         value = cache.get(key)
         if value is None:
             value = compute()
@@ -52,6 +58,8 @@ def _shared(key: str, seconds: int, compute):
         with _locks_lock:  # the cache answers from now on: no lock kept per key
             if _locks.get(key) is lock:
                 del _locks[key]
+    finally:
+        lock.release()
     return value
 
 
@@ -120,13 +128,32 @@ def layout(user: User, event: Event) -> list[dict]:
     return sorted(halls.values(), key=lambda h: (h["id"] is None, h["name"]))
 
 
-def _layout_shared(user: User, event: Event, version: str) -> list[dict]:
-    """``layout()``, computed once per version and language in each server process: the
-    version fingerprints exactly what the person sees (a commander's whole venue, a
-    supervisor's halls), so everyone with the same one shares it. A wall of dashboards
-    opening at once reads the venue's thousands of units once, not once each."""
+class Encoded(bytes):
+    """A part of the answer already encoded as JSON: ``encode()`` writes it as it is."""
+
+
+def _layout_shared(user: User, event: Event, version: str) -> Encoded:
+    """``layout()`` as JSON, computed and encoded once per version and language in each
+    server process: the version fingerprints exactly what the person sees (a commander's
+    whole venue, a supervisor's halls), so everyone with the same one shares it. A wall of
+    dashboards opening at once reads the venue's thousands of units once, and each answer
+    carries the encoded bytes instead of encoding hundreds of kilobytes again."""
     key = f"command.dashboard.layout:{event.pk}:{version}:{translation.get_language()}"
-    return _shared(key, LAYOUT_SECONDS, lambda: layout(user, event))
+    return _shared(key, LAYOUT_SECONDS, lambda: Encoded(_encoded(layout(user, event))))
+
+
+def _encoded(value) -> bytes:
+    return json.dumps(value, cls=DjangoJSONEncoder, separators=(",", ":")).encode()
+
+
+def encode(data: dict) -> bytes:
+    """``data`` as JSON, its ``Encoded`` parts spliced in as they are."""
+    plain = {key: value for key, value in data.items() if not isinstance(value, Encoded)}
+    parts = [_encoded(plain)[:-1]]  # without its closing brace
+    for key, value in data.items():
+        if isinstance(value, Encoded):
+            parts += [b"," if len(parts) > 1 or plain else b"", _encoded(key), b":", value]
+    return b"".join(parts) + b"}"
 
 
 def equipment_statuses(user: User, event: Event, now) -> dict[int, str]:
@@ -199,11 +226,20 @@ def _funnel(event: Event) -> list[dict]:
     ]
 
 
-def _figures_and_funnel(event: Event) -> dict:
+def _figures_and_funnel(event: Event, *, cached_only: bool = False) -> dict:
     """The key figures and the funnel: event-wide (the same whoever looks) and the slowest
-    part, computed at most once per ``FIGURES_SECONDS`` and language, and shared."""
+    part, computed at most once per ``FIGURES_SECONDS`` and language, and shared. Empty
+    while another request computes them (no one waits for them: the page asks again on its
+    next poll), and with ``cached_only`` when no one has computed them yet."""
     key = f"command.dashboard.figures:{event.pk}:{translation.get_language()}"
-    return _shared(key, FIGURES_SECONDS, lambda: _figures_and_funnel_computed(event))
+    figures = _shared(
+        key,
+        FIGURES_SECONDS,
+        lambda: _figures_and_funnel_computed(event),
+        wait=False,
+        cached_only=cached_only,
+    )
+    return figures or {}
 
 
 def _figures_and_funnel_computed(event: Event) -> dict:
@@ -232,7 +268,9 @@ def snapshot(
     page holds ("1" when it has none), and the layout comes when it differs from the
     current one (None: never). ``with_figures=False`` leaves out the figures report and the
     funnel (they change slowly and cost the most: the page asks for them every tenth
-    time)."""
+    time); they are left out too while another request computes them, and in an answer with
+    the layout when no one has computed them yet. The layout is already JSON (``Encoded``):
+    ``encode()`` writes the answer."""
     from eventguard.telemetry.models import Device
 
     now = timezone.now()
@@ -258,7 +296,10 @@ def snapshot(
     # The feed shows the most recent few; the total says how many more the list holds.
     alarms_total = len(alarms) if len(alarms) < LIVE_ALARMS else open_alarms.count()
     version = layout_version(user, event)
-    figures = _figures_and_funnel(event) if with_figures else {}
+    sends_layout = layout_held is not None and layout_held != version
+    # An answer with the layout (a dashboard opening) does not wait for the figures to be
+    # computed: it carries them if they are at hand, and the page asks again on its next poll.
+    figures = _figures_and_funnel(event, cached_only=sends_layout) if with_figures else {}
     offline = [
         {
             "code": d.code,
@@ -278,11 +319,7 @@ def snapshot(
         "alarms_total": alarms_total,
         "alarms_url": reverse("alerts:alarm_list", args=[event.code]) + "?state=open",
         "layout_version": version,
-        "layout": (
-            _layout_shared(user, event, version)
-            if layout_held is not None and layout_held != version
-            else None
-        ),
+        "layout": _layout_shared(user, event, version) if sends_layout else None,
         "statuses": {str(pk): status for pk, status in statuses.items()},
         "funnel": figures.get("funnel"),
         "figures": figures.get("figures"),
@@ -305,6 +342,6 @@ def snapshot(
                     for unit in hall["equipment"]
                 ],
             }
-            for hall in _layout_shared(user, event, version)
+            for hall in json.loads(_layout_shared(user, event, version))
         ]
     return data

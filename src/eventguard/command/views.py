@@ -16,7 +16,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import connection as db_connection
-from django.http import Http404, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -156,14 +156,14 @@ def dashboard_data(request, event):
     """The live data; ``?figures=0`` leaves out the figures and the funnel, ``?layout=V``
     (the layout version the page holds, 1 when it has none) adds the halls' layout when it
     is not V (docs/command.md describes the answer)."""
-    return JsonResponse(
-        dashboard.snapshot(
-            user=request.user,
-            event=event,
-            with_figures=request.GET.get("figures", "1") != "0",
-            layout_held=request.GET.get("layout"),
-        )
+    data = dashboard.snapshot(
+        user=request.user,
+        event=event,
+        with_figures=request.GET.get("figures", "1") != "0",
+        layout_held=request.GET.get("layout"),
     )
+    # The layout comes already encoded (hundreds of kilobytes, the same for many people).
+    return HttpResponse(dashboard.encode(data), content_type="application/json")
 
 
 FEED_SECONDS = 25

@@ -111,6 +111,8 @@ def test_a_trapped_passenger_from_mqtt_to_done_on_the_dashboard(
     page.goto(f"/e/{event.code}/command/")
     expect(page.get_by_role("heading", name="Command dashboard")).to_be_visible()
     expect(page.locator("#dash-alarms li")).to_have_count(1)  # "No open alarms."
+    # The first poll does not wait for the key figures: the next one, a second later, brings them.
+    expect(page.locator("#dash-figures a").first).to_be_visible(timeout=4000)
     screenshot(page, "dashboard-quiet")
 
     dot = page.locator(f'.eq[data-equipment="{lift.pk}"]')

@@ -1,11 +1,16 @@
 """The dashboard's live data costs the same number of queries however large the venue (with
 the halls' layout or without); its figures read the boxes once and are shared by everyone
-for a few seconds (bench/pages.py measures the pages under load)."""
+for a few seconds, and no poll waits for them (bench/pages.py measures the pages under
+load)."""
+
+import threading
 
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
+from eventguard.command import dashboard
 from eventguard.core.testing import client_for
 from eventguard.equipment.testing import make_equipment
 
@@ -63,3 +68,45 @@ def test_a_supervisor_sees_only_the_lifts_of_their_hall_and_their_faults(world, 
     data, _sql = read(client_for(world.sup_a), live(world, "?figures=0&layout=1"))
     assert [e["id"] for h in data["layout"] for e in h["equipment"]] == [world.lift_a.pk]
     assert data["statuses"] == {str(world.lift_a.pk): "fault"}
+
+
+def test_a_dashboard_opening_does_not_wait_for_the_figures_and_gets_them_on_its_next_poll(world):
+    client = client_for(world.commander)
+    first, sql = read(client, live(world, "?layout=1"))
+    assert first["layout"] and first["figures"] is None and first["funnel"] is None
+    assert not [q for q in sql if BOXES_READ in q]
+    held = first["layout_version"]
+    then, sql = read(client, live(world, f"?layout={held}"))  # the page asks again
+    assert len([q for q in sql if BOXES_READ in q]) == 1
+    assert {f["key"] for f in then["figures"]} >= {"coldchain.boxes_received"}
+    # Another dashboard opening now gets the shared figures along with the layout.
+    other, sql = read(client_for(world.sup_a), live(world, "?layout=1"))
+    assert other["layout"] and other["figures"] == then["figures"]
+    assert not [q for q in sql if BOXES_READ in q]
+
+
+def test_a_poll_while_another_computes_the_figures_answers_without_them(world, monkeypatch):
+    computing, finish = threading.Event(), threading.Event()
+
+    def slow(event):
+        computing.set()
+        finish.wait(10)
+        return {"at": "now", "figures": [], "funnel": []}
+
+    def another_request():
+        with translation.override(world.commander.language):  # the same figures' key
+            dashboard._figures_and_funnel(world.event)
+
+    monkeypatch.setattr(dashboard, "_figures_and_funnel_computed", slow)
+    first = threading.Thread(target=another_request)
+    first.start()
+    try:
+        assert computing.wait(10)
+        data, sql = read(client_for(world.commander), live(world))
+        assert data["figures"] is None and data["funnel"] is None
+        assert not [q for q in sql if BOXES_READ in q]
+    finally:
+        finish.set()
+        first.join(10)
+    data, _sql = read(client_for(world.commander), live(world))
+    assert data["figures"] == [] and data["figures_at"] == "now"  # the other's result

@@ -141,10 +141,13 @@
   }
 
   var polls = 0;
+  var figuresDue = true; // asked for and not received yet (being computed, or not at hand)
   function refresh() {
-    // The figures and the funnel change slowly: read them every tenth time. The layout
-    // comes with the answer only when it is not the version drawn.
-    var full = polls++ % 10 === 0;
+    // The figures and the funnel change slowly: read them every tenth time, and on the next
+    // poll again when an answer came without them. The layout comes with the answer only
+    // when it is not the version drawn.
+    var full = figuresDue || polls % 10 === 0;
+    polls++;
     var query = "?layout=" + encodeURIComponent(layoutVersion || "1") + (full ? "" : "&figures=0");
     fetch(url + query, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
@@ -154,6 +157,7 @@
         setText("dash-work-open", data.work_orders.open);
         setText("dash-work-overdue", data.work_orders.overdue);
         drawAlarms(data.alarms, data.alarms_total, data.alarms_url);
+        if (full) figuresDue = !data.figures;
         if (data.figures) drawFigures(data.figures);
         if (data.layout) {
           drawLayout(data.layout);
