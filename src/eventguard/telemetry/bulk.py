@@ -50,14 +50,18 @@ def _text(value: str) -> str:
     return value
 
 
-def _copy(sql: str, text: str) -> None:
+def _copy(sql: str, text: str, meanwhile=None) -> None:
+    """COPY ``text`` in; ``meanwhile()`` runs once the data is sent, while the server is
+    still writing it (the end of the COPY is awaited after it)."""
     with connection.cursor() as cursor, connection.wrap_database_errors:
         # psycopg's own cursor: Django's wrapper has no COPY; errors are wrapped as Django's.
         with cursor.cursor.copy(sql) as copy:
             copy.write(text)
+            if meanwhile is not None:
+                meanwhile()
 
 
-def _copy_messages(rows: Sequence[MessageRow]) -> None:
+def _copy_messages(rows: Sequence[MessageRow], meanwhile=None) -> None:
     # The rows formatted here, in one string: psycopg's write_row per row costs more than
     # all the rest of a message's COPY.
     received: dict = {}
@@ -72,7 +76,7 @@ def _copy_messages(rows: Sequence[MessageRow]) -> None:
             f"{_text(payload)}\n"
         )
     columns = ", ".join(MESSAGE_COLUMNS)
-    _copy(f"COPY {MESSAGE_TABLE} ({columns}) FROM STDIN", "".join(lines))
+    _copy(f"COPY {MESSAGE_TABLE} ({columns}) FROM STDIN", "".join(lines), meanwhile)
 
 
 def _executemany_messages(rows: Sequence[MessageRow]) -> None:
@@ -119,21 +123,29 @@ class RowsRefused(Exception):
 
 
 def insert_messages(
-    rows: Sequence[MessageRow], *, careful: bool = False
+    rows: Sequence[MessageRow], *, careful: bool = False, meanwhile=None
 ) -> tuple[list[int], list[int], list[int]]:
     """Write ``rows``; returns the positions of the rows written, of those whose
     (device, seq) was already stored, and of those the database refused.
 
     Optimistically (no savepoint, one statement) unless ``careful``; an optimistic write
-    that fails raises :class:`RowsRefused` and leaves the transaction to be rolled back."""
-    if not rows:
-        return [], [], []
-    if careful:
-        return _insert_carefully(rows)
+    that fails raises :class:`RowsRefused` and leaves the transaction to be rolled back.
+    ``meanwhile()`` (optimistic writes only) runs while PostgreSQL writes the rows, or
+    after SQLite wrote them; it may not use the database."""
+    if careful:  # (which rows were written is known only at its end: no meanwhile)
+        return _insert_carefully(rows) if rows else ([], [], [])
     try:
-        _write(rows)
+        if not rows:
+            pass
+        elif is_postgresql():
+            _copy_messages(rows, meanwhile)
+            meanwhile = None
+        else:
+            _executemany_messages(rows)
     except (IntegrityError, DataError) as exc:
         raise RowsRefused from exc
+    if meanwhile is not None:
+        meanwhile()
     return list(range(len(rows))), [], []
 
 

@@ -265,14 +265,18 @@ class DeviceDirectory:
         self._unknown: dict[tuple[str, str], float] = {}
         self._lock = threading.Lock()
 
-    def resolve(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    def resolve(
+        self, keys: Iterable[tuple[str, str]], *, lookup: bool = True
+    ) -> dict[tuple[str, str], int]:
+        """The primary keys of the known devices among ``keys``; with ``lookup`` those not
+        yet known are asked of the database (else they are left out of the answer)."""
         now = time.monotonic()
         found, ask = {}, set()
         for key in keys:
             pk = self._known.get(key)
             if pk is not None:
                 found[key] = pk
-            elif now - self._unknown.get(key, -1e9) >= self.RETRY_UNKNOWN_AFTER:
+            elif lookup and now - self._unknown.get(key, -1e9) >= self.RETRY_UNKNOWN_AFTER:
                 ask.add(key)
         if ask:
             by_event: dict[str, set[str]] = defaultdict(set)
@@ -369,6 +373,13 @@ class CheckedBatch:
     dead: list[DeadLetter]
     checked: list  # (position, (event code, device id), reading, JSON text)
     ids: dict  # (event code, device id) -> device pk, for the known devices
+    unresolved: set = field(default_factory=set)  # keys not yet looked up (lookup=False)
+
+    def resolve(self) -> None:
+        """Look up the devices that the check left to the store (``lookup=False``)."""
+        if self.unresolved:
+            self.ids.update(directory.resolve(self.unresolved))
+            self.unresolved = set()
 
 
 def telemetry_ingest(
@@ -378,9 +389,13 @@ def telemetry_ingest(
     return telemetry_store(checked=telemetry_check(messages=messages, now=now), actor=actor)
 
 
-def telemetry_check(*, messages: Sequence[Inbound], now: dt.datetime | None = None) -> CheckedBatch:
+def telemetry_check(
+    *, messages: Sequence[Inbound], now: dt.datetime | None = None, lookup: bool = True
+) -> CheckedBatch:
     """The contract, message by message: decoded, checked, its device looked up. Writes
-    nothing, so that the worker checks the next batch while the last one is being stored."""
+    nothing. With ``lookup=False`` it does not touch the database either: devices this
+    process does not know yet are looked up by the store (so that the worker can check the
+    next batch while the database is busy with the last one, on the same connection)."""
     now = now or timezone.now()
     max_bytes = settings.TELEMETRY_MAX_PAYLOAD_BYTES
     max_skew = dt.timedelta(seconds=settings.TELEMETRY_MAX_CLOCK_SKEW_SECONDS)
@@ -400,21 +415,42 @@ def telemetry_check(*, messages: Sequence[Inbound], now: dt.datetime | None = No
             dead.append(_dead_letter(message, invalid.reason, invalid.detail, now))
             continue
         checked.append((i, (message.event_code, message.device_code), reading, text))
-    ids = directory.resolve({key for _i, key, _r, _t in checked}) if checked else {}
-    return CheckedBatch(messages, now, outcomes, dead, checked, ids)
+    keys = {key for _i, key, _r, _t in checked}
+    ids = directory.resolve(keys, lookup=lookup) if keys else {}
+    unresolved = set() if lookup else keys - ids.keys()
+    return CheckedBatch(messages, now, outcomes, dead, checked, ids, unresolved)
 
 
-def telemetry_store(*, checked: CheckedBatch, actor: User | None = None) -> IngestResult:
-    """Store a checked batch and evaluate it, in one transaction (see :func:`_store`)."""
+def telemetry_store(
+    *, checked: CheckedBatch, actor: User | None = None, meanwhile=None
+) -> IngestResult:
+    """Store a checked batch and evaluate it, in one transaction (see :func:`_store`).
+
+    ``meanwhile``, if given, is called once while the database writes the batch's messages
+    (the worker checks its next batch then); it may not use the database."""
+    checked.resolve()
+    once = _Once(meanwhile)
     try:
-        return _store(checked, careful=False)
+        return _store(checked, careful=False, meanwhile=once)
     except bulk.RowsRefused:
         # A (device, seq) already stored, or a row the database refuses: the optimistic
         # write spoilt the transaction, which was rolled back. Again, carefully.
-        return _store(checked, careful=True)
+        return _store(checked, careful=True, meanwhile=once)
 
 
-def _store(checked: CheckedBatch, *, careful: bool) -> IngestResult:
+class _Once:
+    """A callable that calls ``function`` the first time only (None: nothing)."""
+
+    def __init__(self, function):
+        self.function = function
+
+    def __call__(self) -> None:
+        function, self.function = self.function, None
+        if function is not None:
+            function()
+
+
+def _store(checked: CheckedBatch, *, careful: bool, meanwhile) -> IngestResult:
     """Store a checked batch and evaluate it, in one transaction.
 
     Each message ends stored, dropped as a duplicate of a stored (device, seq), or in the
@@ -422,6 +458,10 @@ def _store(checked: CheckedBatch, *, careful: bool) -> IngestResult:
     they are not written to the audit trail one by one (that would double every row);
     the alarms they raise are. ``actor`` is None: devices act as the system. A batch that
     fails may be stored again: nothing of a failed attempt stays.
+
+    Written optimistically (not ``careful``), every row is stored or the write fails as a
+    whole; the rules are then evaluated while the database is still writing the rows (on
+    PostgreSQL the COPY's end is awaited only after), since they need nothing it returns.
     """
     messages, now, ids = checked.messages, checked.now, checked.ids
     outcomes = list(checked.outcomes)
@@ -466,7 +506,17 @@ def _store(checked: CheckedBatch, *, careful: bool) -> IngestResult:
                 )
             )
             placed.append((i, device, reading, text))
-        written, conflicts, refused = bulk.insert_messages(rows, careful=careful)
+        book = engine.rulebook()  # before the write: it may ask the database
+        evaluation: list = []
+
+        def evaluate_meanwhile() -> None:
+            # Only for an optimistic write, in which every row is written or none.
+            evaluation.append(_evaluate(book, devices, _per_device(placed), now))
+            meanwhile()
+
+        written, conflicts, refused = bulk.insert_messages(
+            rows, careful=careful, meanwhile=None if careful else evaluate_meanwhile
+        )
         if conflicts:
             stored_payloads = bulk.existing_payloads([(rows[j][1], rows[j][2]) for j in conflicts])
             for j in conflicts:
@@ -477,19 +527,21 @@ def _store(checked: CheckedBatch, *, careful: bool) -> IngestResult:
                     refuse(i, Reason.REPLAYED_SEQ, f"seq {reading.seq} already used")
         for j in refused:
             refuse(placed[j][0], Reason.INVALID, "the database refused the payload")
-        per_device: dict[int, list] = defaultdict(list)
         stored_in: Counter = Counter()  # event id -> messages stored
         duplicates_in: Counter = Counter()
         for j in written:
-            i, device, reading, text = placed[j]
+            i, device, _reading, _text = placed[j]
             outcomes[i] = (STORED, "", "")
-            per_device[device["pk"]].append((reading, text))
             stored_in[device["event_id"]] += 1
         for i, outcome in enumerate(outcomes):
             if outcome is not None and outcome[0] == DUPLICATE:
                 device = devices[ids[(messages[i].event_code, messages[i].device_code)]]
                 duplicates_in[device["event_id"]] += 1
-        alarms = _evaluate_and_update(devices, per_device, now)
+        if not evaluation:  # written carefully: the rules see the rows written
+            per_device = _per_device([placed[j] for j in written])
+            evaluation.append(_evaluate(book, devices, per_device, now))
+            meanwhile()
+        alarms = _update_and_apply(*evaluation[0])
         if dead:
             DeadLetter.objects.bulk_create(dead, batch_size=500)
         for event_id in sorted(set(stored_in) | set(duplicates_in)):
@@ -497,10 +549,17 @@ def _store(checked: CheckedBatch, *, careful: bool) -> IngestResult:
     return IngestResult(outcomes=[o or (DEAD, Reason.INVALID, "") for o in outcomes], alarms=alarms)
 
 
-def _evaluate_and_update(devices: dict, per_device: dict, now: dt.datetime) -> ApplyResult:
-    """Update each device that was heard from, run the telemetry rules on its readings,
-    and apply what began and ended to the alarms."""
-    book = engine.rulebook()
+def _per_device(placed: Iterable[tuple]) -> dict[int, list]:
+    """The (reading, JSON text) pairs of the rows ``placed``, by device."""
+    per_device: dict[int, list] = defaultdict(list)
+    for _i, device, reading, text in placed:
+        per_device[device["pk"]].append((reading, text))
+    return per_device
+
+
+def _evaluate(book: engine.RuleBook, devices: dict, per_device: dict, now: dt.datetime):
+    """Run the telemetry rules on each device's new readings (no database): what began and
+    ended, the endings among them (by device), and each device's new state."""
     changes, endings = [], []
     updates: list[bulk.DeviceUpdate] = []
     default_after = default_offline_after()
@@ -542,6 +601,12 @@ def _evaluate_and_update(devices: dict, per_device: dict, now: dt.datetime) -> A
                 json.dumps(state, separators=(",", ":")) if changed else None,
             )
         )
+    return changes, endings, updates
+
+
+def _update_and_apply(changes: list, endings: list, updates: list) -> ApplyResult:
+    """Update each device that was heard from, and apply what began and ended to the
+    alarms."""
     bulk.update_devices(updates)
     held = _still_held(endings)
     return alarms_apply(changes=[c for c in changes if id(c) not in held])

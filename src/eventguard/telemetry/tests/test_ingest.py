@@ -305,3 +305,30 @@ def test_the_ingest_upkeep_vacuums_the_device_table_outside_any_transaction(logg
             )
             assert cursor.fetchone()[0] is not None
     assert stored_seqs(logger_) == list(range(1, 11))
+
+
+def test_a_batch_checked_without_the_database_finds_its_devices_when_stored(logger_):
+    """The worker checks its next batch while the last one is written; a device it did not
+    know yet is looked up by the store, not refused as unknown."""
+    services.directory.clear()
+    messages = [inbound(logger_, temperature(1, -20))]
+    checked = services.telemetry_check(messages=messages, lookup=False)
+    assert checked.unresolved == {(logger_.event.code, logger_.code)}
+    result = services.telemetry_store(checked=checked)
+    assert [o[0] for o in result.outcomes] == ["stored"]
+    assert stored_seqs(logger_) == [1]
+
+
+def test_what_runs_meanwhile_runs_once_when_the_batch_is_written_again_carefully(logger_):
+    """A stored (device, seq) in the batch spoils the optimistic write; the batch is
+    written again, one row at a time, and the worker's next batch is checked only once."""
+    first = temperature(1, -20)
+    ingest(logger_, first)
+    calls = []
+    messages = [inbound(logger_, first), inbound(logger_, temperature(2, -19))]
+    checked = services.telemetry_check(messages=messages)
+    result = services.telemetry_store(checked=checked, meanwhile=lambda: calls.append(1))
+    assert [o[0] for o in result.outcomes] == ["duplicate", "stored"]
+    assert calls == [1]
+    logger_.refresh_from_db()
+    assert logger_.last_seq == 2
