@@ -71,6 +71,8 @@ def choice_label(record, field_name: str):
     """What ``record.get_<field_name>_display()`` shows, from a table of the field's labels
     made once per process and language: Django's method builds that table again, and
     translates every label of it, on each call (hundreds of calls on a list page)."""
+    if record is None or record == "":
+        return ""  # no record (a missing relation): nothing, as the template's lookup gives
     field = record._meta.get_field(field_name)
     value = getattr(record, field.attname)
     key = (field, get_language())

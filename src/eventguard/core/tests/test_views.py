@@ -295,6 +295,17 @@ def test_the_zone_list_is_a_tree(setting):
     assert re.search(r'class="indent-2"><a href="[^"]+">Zone 1A<', page)
 
 
+def test_the_zone_list_names_each_kind_in_the_readers_language(setting):
+    admin = setting["admin"]
+    client = client_for(admin)
+    assert "<td>Hall</td>" in text(client.get(url(setting["event"], "zone_list")))
+    services.person_set_language(actor=admin, language="zh-hans")
+    page = text(client.get(url(setting["event"], "zone_list")))
+    assert "<td>展馆</td>" in page and "<td>Hall</td>" not in page
+    services.person_set_language(actor=admin, language="en")
+    assert "<td>Hall</td>" in text(client.get(url(setting["event"], "zone_list")))
+
+
 def test_the_zone_list_filters_by_kind_and_search(setting):
     client = client_for(setting["admin"])
     response = client.get(url(setting["event"], "zone_list"), {"kind": "hall"})
