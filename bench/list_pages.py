@@ -1,0 +1,126 @@
+"""The list pages one request at a time, in process: mean time and a profile per page.
+
+    python bench/list_pages.py                          # SQLite, scale 2, in a temporary directory
+    python bench/list_pages.py --db postgres --reuse eg_lists   # keep the prepared database
+    python bench/list_pages.py --reuse /tmp/eg-lists --profile alarms   # cProfile, top 25
+    python bench/list_pages.py --reuse /tmp/eg-lists --lang en   # the pages in English
+
+The database is prepared as bench/pages.py prepares it (the reference scenario ``ciie-2021``
+at ``--scale`` through the services, then live data and the bench people); with ``--reuse``
+it is kept and only what is missing is prepared; then the database's statistics are brought
+up to date (VACUUM ANALYZE, or ANALYZE on SQLite). A commander (in ``--lang``, their language)
+is logged in to Django's test client, which asks for each list page (first page, no filter)
+``--warmup`` times unmeasured, then ``--repeat`` times measured, and prints the mean and
+median in milliseconds, and the mean CPU time of this process (the Python, without the
+database's time; steadier on a busy machine). No server, no concurrency: it shows the
+Python a page costs, to compare before and after a change on the same machine;
+bench/pages.py is the load test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import pstats
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT.parent / "src"))
+
+import pages  # noqa: E402 - bench/pages.py, which prepares the database
+
+LIST_PAGES = ["alarms", "work_orders", "hazards", "equipment", "boxes"]
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--pg-url", default="postgres://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--scale", type=float, default=2.0, help="scenario scale (default 2)")
+    parser.add_argument("--rounds", type=int, default=20, help="telemetry messages per device")
+    parser.add_argument("--handle", type=int, default=200, help="open alarms handled by hand")
+    parser.add_argument("--reuse", metavar="NAME", help="as bench/pages.py --reuse")
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument(
+        "--lang", default="zh-hans", help="the person's language (zh-hans, the default, or en)"
+    )
+    parser.add_argument(
+        "--page", action="append", choices=LIST_PAGES, help="only these pages (repeatable)"
+    )
+    parser.add_argument(
+        "--profile", action="append", choices=LIST_PAGES, default=[], help="profile this page"
+    )
+    parser.add_argument("--top", type=int, default=25, help="profile lines shown")
+    parser.add_argument("--sort", default="tottime", help="profile order (tottime, cumulative)")
+    args = parser.parse_args(argv)
+    args.skip_step, args.users = [], 2
+    return args
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    _description, clean_up = pages.prepare_environment(args)
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client
+
+    from eventguard.core.models import User
+    from eventguard.core.services import person_set_language
+
+    try:
+        prepared = pages.prepare(args)
+        with connection.cursor() as cursor:
+            # The planner's statistics, as autovacuum would have them by now (a server
+            # may run without it): a list's query planned on a fresh load's guesses
+            # can take a hundred times as long.
+            cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
+        urls = pages.paths(prepared["event"])
+        settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+        commander = User.objects.get(username=f"{pages.USER_PREFIX}001")
+        if commander.language != args.lang:
+            person_set_language(actor=commander, language=args.lang)
+        client = Client()
+        client.force_login(commander)
+        for key in args.page or LIST_PAGES:
+            url = urls[key]
+            for _ in range(args.warmup):
+                response = client.get(url)
+                if response.status_code != 200:
+                    raise SystemExit(f"{url}: HTTP {response.status_code}")
+            times, cpu = [], []
+            for _ in range(args.repeat):
+                begin, begin_cpu = time.perf_counter(), time.process_time()
+                client.get(url)
+                times.append((time.perf_counter() - begin) * 1000)
+                cpu.append((time.process_time() - begin_cpu) * 1000)
+            print(
+                f"{key:12} mean {statistics.fmean(times):6.1f} ms"
+                f"  median {statistics.median(times):6.1f} ms"
+                f"  CPU of this process {statistics.fmean(cpu):6.1f} ms"
+                f"  ({len(response.content)} bytes)"
+            )
+            if key in args.profile:
+                profiler = cProfile.Profile()
+                profiler.enable()
+                for _ in range(args.repeat):
+                    client.get(url)
+                profiler.disable()
+                out = io.StringIO()
+                stats = pstats.Stats(profiler, stream=out)
+                stats.sort_stats(args.sort).print_stats(args.top)
+                print(out.getvalue())
+    finally:
+        clean_up()
+
+
+if __name__ == "__main__":
+    main()
