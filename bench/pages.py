@@ -13,7 +13,8 @@ missing is prepared. It is filled through the services: the reference scenario
 through the ingest service (the simulator, with faults injected, which raise alarms and
 clear some of them), up to ``--handle`` open alarms acknowledged or cleared by hand, work
 orders dispatched from open alarms and taken along their steps -- and ``--users`` people
-with a commander or a supervisor role and a password.
+with a commander or a supervisor role and a password. On PostgreSQL the planner's statistics
+are then brought up to date (VACUUM ANALYZE), as autovacuum would have them in a deployment.
 
 The real server is started (``eventguard serve --workers N`` on a free port, uvicorn), each
 person logs in through the login page, and one client thread per person walks, for
@@ -669,7 +670,14 @@ def main(argv=None) -> None:
         prepared = prepare(args)
         print(f"  prepared: {prepared}", file=sys.stderr, flush=True)
         urls = paths(prepared["event"])
-        from django.db import connections
+        from django.db import connection, connections
+
+        if connection.vendor == "postgresql":
+            # The planner's statistics, as autovacuum (on by default) would have them by now:
+            # a server may run without it, and a fresh load's guesses can make a list's
+            # query a hundred times slower than a deployment's.
+            with connection.cursor() as cursor:
+                cursor.execute("VACUUM ANALYZE")
 
         connections.close_all()  # the server's processes open their own
         port = free_port()
