@@ -652,6 +652,7 @@ def run_latency(args, env: Environment, seed: dict) -> dict:
     workers = [Worker(env, args, root, i + 1) for i in range(args.workers)]
     sent: dict[tuple[str, int], float] = {}
     latencies = {"raised": [], "cleared": []}
+    timeline: list[tuple[float, float]] = []  # (sent at, latency) of each alarm change
     parts = urlsplit(args.broker)
     listener = mqtt.Client(
         CallbackAPIVersion.VERSION2, client_id=f"egf-bench-l-{uuid.uuid4().hex[:6]}"
@@ -665,6 +666,7 @@ def run_latency(args, env: Environment, seed: dict) -> dict:
         change = body.get("change")
         if key in sent and change in latencies:
             latencies[change].append(body["at"] - sent[key])
+            timeline.append((sent[key], body["at"] - sent[key]))
 
     listener.on_message = on_alarm
     listener.connect(parts.hostname or "127.0.0.1", parts.port or 1883)
@@ -680,7 +682,7 @@ def run_latency(args, env: Environment, seed: dict) -> dict:
         fault_every = max(1, int(args.rate / args.faults_per_second))
         faulty: list[tuple[float, str]] = []  # lifts to bring back to normal, and when
         i = 0
-        start = time.monotonic()
+        start, wall_start = time.monotonic(), time.time()
         next_tick = start
         end = start + args.latency_duration
         n, lift_i, faults_sent = len(devices), 0, 0
@@ -744,6 +746,16 @@ def run_latency(args, env: Environment, seed: dict) -> dict:
         "p99_ms": pct(everything, 99),
         "max_ms": max(everything) * 1000 if everything else None,
         "mean_ms": statistics.fmean(everything) * 1000 if everything else None,
+        # The slowest alarm changes: when they were sent (seconds into the steady rate, wall
+        # clock) and how long they took, to match with the database's log.
+        "slowest": [
+            {
+                "at_s": round(at - wall_start, 2),
+                "wall": time.strftime("%H:%M:%S", time.gmtime(at)),
+                "ms": round(latency * 1000, 1),
+            }
+            for at, latency in sorted(timeline, key=lambda item: -item[1])[:10]
+        ],
     }
 
 
@@ -879,6 +891,8 @@ def run_all(args, skip: set[str], results: dict) -> None:
                     flush=True,
                 )
                 run["latency"] = run_latency(args, env, seed)
+                slowest = run["latency"]["slowest"][:3]
+                print(f"[{db}]     slowest: {slowest}", flush=True)
             conn = env.connect()
             run["check"] = exact_counts(conn, seed["event_id"])
             conn.close()

@@ -17,9 +17,12 @@ with a commander or a supervisor role and a password. On PostgreSQL the planner'
 are then brought up to date (VACUUM ANALYZE), as autovacuum would have them in a deployment.
 
 The real server is started (``eventguard serve --workers N`` on a free port, uvicorn), each
-person logs in through the login page, and one client thread per person walks, for
-``--duration`` seconds, through the pages in a random order, pausing a random think time
-(mean ``--think`` seconds, the dashboard's own refresh period) between requests:
+person logs in through the login page, opens their dashboard at a random moment of the first
+``--ramp`` seconds (default 10, the warm-up: people arrive over a few seconds; ``--ramp 1``
+for a wall of dashboards opening in the same second), and one client thread per person
+walks, for ``--duration`` seconds after the warm-up, through the pages in a random order,
+pausing a random think time (mean ``--think`` seconds, the dashboard's own refresh period)
+between requests:
 
 - the command dashboard page and its live data, asked as the page's script does: each
   person's first request is the first poll of their dashboard, with the halls' layout
@@ -106,6 +109,12 @@ def parse_args(argv=None):
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load")
     parser.add_argument("--warmup", type=float, default=10.0, help="seconds not measured")
     parser.add_argument("--think", type=float, default=1.0, help="mean pause between requests")
+    parser.add_argument(
+        "--ramp",
+        type=float,
+        default=10.0,
+        help="seconds over which the people open their dashboards (within the warm-up)",
+    )
     parser.add_argument("--workers", type=int, default=2, help="server processes")
     parser.add_argument(
         "--reuse",
@@ -440,7 +449,9 @@ def load(args, port: int, urls: dict[str, str]) -> dict:
 
     def walk(n: int, browser: Browser) -> None:
         rng = random.Random(n)
-        time.sleep(rng.uniform(0, max(args.think, 0.1)))  # not all at once
+        # People arrive over the first --ramp seconds, as at the start of a shift (--ramp 1:
+        # a wall of dashboards opening in the same second, after a restart, say).
+        time.sleep(rng.uniform(0, max(args.ramp, 0.1)))
         # The person's dashboard, opened once: its first poll brings the halls' layout (and
         # the figures); it is measured even within the warm-up, as it comes once only.
         held = "1"  # the layout version the page holds; "1" asks for it
@@ -549,6 +560,7 @@ def figures(args, database: str, prepared: dict, result: dict) -> dict:
             "duration_s": args.duration,
             "warmup_s": args.warmup,
             "think_s": args.think,
+            "ramp_s": args.ramp,
             "workers": args.workers,
             "rounds": args.rounds,
             "skipped_steps": args.skip_step,
@@ -627,7 +639,8 @@ def render(fig: dict, db: str) -> str:
         f"{c['messages']:,} telemetry messages, {c['alarms']:,} alarms ({c['open_alarms']:,} "
         f"open) and {c['work_orders']:,} work orders, all made through the services. "
         f"`eventguard serve --workers {s['workers']}` (uvicorn); {s['users']} people "
-        f"(commanders and supervisors) logged in, each a client thread with its own "
+        f"(commanders and supervisors) logged in, each opening their dashboard at a random "
+        f"moment of the first {s.get('ramp_s', 1):g} s, then a client thread with its own "
         f"kept-alive connection walking the pages in a random order with a random pause of "
         f"{s['think_s']:g} s on average between requests; {s['duration_s']:g} s measured after "
         f"{s['warmup_s']:g} s of warm-up. Target: p95 ≤ 200 ms with 50 concurrent users, "
