@@ -569,6 +569,11 @@ class Worker:
             self.proc.kill()
         self.log.close()
 
+    def slow_batches(self) -> list[str]:
+        """The worker's warnings of batches that took long to store (after stop())."""
+        lines = Path(self.log.name).read_text(errors="replace").splitlines()
+        return [line for line in lines if "storing a batch" in line]
+
 
 def wait_until_consumed(pub: Publisher, devices: list[str], consumed, seconds=60.0) -> None:
     """Publish a message every half second until the consumer has one: its subscription is
@@ -727,6 +732,7 @@ def run_latency(args, env: Environment, seed: dict) -> dict:
         listener.loop_stop()
         listener.disconnect()
         conn.close()
+    slow_batches = [line for w in workers for line in w.slow_batches()]
 
     def pct(values, p):
         if not values:
@@ -756,6 +762,7 @@ def run_latency(args, env: Environment, seed: dict) -> dict:
             }
             for at, latency in sorted(timeline, key=lambda item: -item[1])[:10]
         ],
+        "slow_batches": slow_batches[:20],  # the worker's log of batches that took ≥ 1 s
     }
 
 
@@ -893,6 +900,8 @@ def run_all(args, skip: set[str], results: dict) -> None:
                 run["latency"] = run_latency(args, env, seed)
                 slowest = run["latency"]["slowest"][:3]
                 print(f"[{db}]     slowest: {slowest}", flush=True)
+                for line in run["latency"]["slow_batches"]:
+                    print(f"[{db}]     {line}", flush=True)
             conn = env.connect()
             run["check"] = exact_counts(conn, seed["event_id"])
             conn.close()

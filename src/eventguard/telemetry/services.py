@@ -238,6 +238,9 @@ STORED, DUPLICATE, DEAD = "stored", "duplicate", "dead_letter"
 class IngestResult:
     outcomes: list[tuple[str, str, str]]  # per message: (outcome, reason, detail)
     alarms: ApplyResult = field(default_factory=ApplyResult)
+    # Seconds spent locking the devices, writing the messages, updating the devices and the
+    # alarms, and committing (the worker logs a batch that took long).
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def stored(self) -> int:
@@ -473,7 +476,9 @@ def _store(checked: CheckedBatch, *, careful: bool, meanwhile) -> IngestResult:
 
     alarms = ApplyResult()
     with transaction.atomic():
+        began = time.perf_counter()
         devices = bulk.lock_devices({ids[k] for _i, k, _r, _t in checked.checked if k in ids})
+        locked = time.perf_counter()
         rows: list[bulk.MessageRow] = []
         placed = []  # (position, device, reading, text) for each row
         first_of: dict[tuple[int, int], tuple[int, dict]] = {}
@@ -517,6 +522,7 @@ def _store(checked: CheckedBatch, *, careful: bool, meanwhile) -> IngestResult:
         written, conflicts, refused = bulk.insert_messages(
             rows, careful=careful, meanwhile=None if careful else evaluate_meanwhile
         )
+        written_at = time.perf_counter()
         if conflicts:
             stored_payloads = bulk.existing_payloads([(rows[j][1], rows[j][2]) for j in conflicts])
             for j in conflicts:
@@ -546,7 +552,16 @@ def _store(checked: CheckedBatch, *, careful: bool, meanwhile) -> IngestResult:
             DeadLetter.objects.bulk_create(dead, batch_size=500)
         for event_id in sorted(set(stored_in) | set(duplicates_in)):
             bulk.add_to_tally(event_id, _hour(now), stored_in[event_id], duplicates_in[event_id])
-    return IngestResult(outcomes=[o or (DEAD, Reason.INVALID, "") for o in outcomes], alarms=alarms)
+        applied = time.perf_counter()
+    timings = {
+        "devices": locked - began,
+        "write": written_at - locked,
+        "alarms": applied - written_at,
+        "commit": time.perf_counter() - applied,
+    }
+    return IngestResult(
+        outcomes=[o or (DEAD, Reason.INVALID, "") for o in outcomes], alarms=alarms, timings=timings
+    )
 
 
 def _per_device(placed: Iterable[tuple]) -> dict[int, list]:

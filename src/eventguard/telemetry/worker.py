@@ -267,7 +267,8 @@ class IngestWorker:
             try:
                 new_request_id("worker-")
                 if failures < 3:
-                    telemetry_store(checked=checked, meanwhile=meanwhile)
+                    result = telemetry_store(checked=checked, meanwhile=meanwhile)
+                    _log_if_slow(len(inbound), result.timings)
                 else:
                     self._store_one_by_one(inbound)
                 return True
@@ -428,6 +429,18 @@ class IngestWorker:
                 _close_connection()
                 backoff.wait(self.stop_event)
         _close_connection()
+
+
+SLOW_BATCH_SECONDS = 1.0
+
+
+def _log_if_slow(size: int, timings: dict[str, float]) -> None:
+    """A batch that took long to store, with where the time went (the alarms it raised
+    waited as long): a database under pressure, a lock held elsewhere."""
+    total = sum(timings.values())
+    if total >= SLOW_BATCH_SECONDS:
+        parts = ", ".join(f"{name} {seconds:.3f} s" for name, seconds in timings.items())
+        logger.warning("storing a batch of %d took %.3f s (%s)", size, total, parts)
 
 
 def _close_connection() -> None:

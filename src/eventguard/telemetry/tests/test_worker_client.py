@@ -112,3 +112,28 @@ def test_the_subscription_is_shared_unless_no_group_is_given():
     assert config.subscription == "$share/g/eg/+/devices/+/telemetry"
     config.share_group = ""
     assert config.subscription == "eg/+/devices/+/telemetry"
+
+
+def test_a_slow_batch_is_logged_with_where_its_time_went(caplog):
+    from eventguard.telemetry.worker import _log_if_slow
+
+    with caplog.at_level("WARNING", logger="eventguard.worker"):
+        _log_if_slow(500, {"devices": 0.01, "write": 0.05, "alarms": 0.02, "commit": 0.01})
+        assert caplog.records == []
+        _log_if_slow(500, {"devices": 0.01, "write": 0.05, "alarms": 2.5, "commit": 0.01})
+    [record] = caplog.records
+    assert record.getMessage() == (
+        "storing a batch of 500 took 2.570 s "
+        "(devices 0.010 s, write 0.050 s, alarms 2.500 s, commit 0.010 s)"
+    )
+
+
+@pytest.mark.django_db
+def test_the_ingest_says_where_a_batch_spent_its_time(event):
+    from eventguard.core.testing import make_unit
+    from eventguard.telemetry.testing import ingest, make_device, temperature
+
+    device = make_device(event, subject=make_unit(event, category="coldchain_warehouse"))[0]
+    result = ingest(device, temperature(1, -20))
+    assert set(result.timings) == {"devices", "write", "alarms", "commit"}
+    assert all(seconds >= 0 for seconds in result.timings.values())
