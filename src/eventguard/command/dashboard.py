@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
+import time
 
 from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection as db_connection
 from django.db.models import Case, CharField, Count, Max, Sum, Value, When
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -36,31 +39,72 @@ LAYOUT_SECONDS = 600  # a layout version's halls kept for those who ask for the 
 # result (one lock per cache key: an event's figures never wait for another's layout).
 _locks: dict[str, threading.Lock] = {}
 _locks_lock = threading.Lock()
+_refreshing: set[str] = set()  # keys being computed again in the background
+
+logger = logging.getLogger(__name__)
 
 
-def _shared(key: str, seconds: int, compute, *, wait: bool = True, cached_only: bool = False):
+def _shared(
+    key: str,
+    seconds: int,
+    compute,
+    *,
+    wait: bool = True,
+    cached_only: bool = False,
+    refresh_after: float | None = None,
+):
     """``compute()``, kept in this process's cache for ``seconds`` under ``key``: computed by
     one request at a time, the others asking meanwhile wait for it and read its result.
     ``wait=False``: None instead of waiting for another request's computing;
-    ``cached_only``: None instead of computing."""
-    value = cache.get(key)
-    if value is not None or cached_only:
+    ``cached_only``: None instead of computing. With ``refresh_after``, a result older than
+    that is still served, while a thread of its own computes the next: no request waits for
+    it again once it has been computed."""
+    entry = cache.get(key)
+    if entry is not None:
+        value, computed_at = entry
+        if refresh_after is not None and time.monotonic() - computed_at >= refresh_after:
+            _refresh(key, seconds, compute)
         return value
+    if cached_only:
+        return None
     with _locks_lock:
         lock = _locks.setdefault(key, threading.Lock())
     if not lock.acquire(blocking=wait):
         return None
     try:
-        value = cache.get(key)
-        if value is None:
-            value = compute()
-            cache.set(key, value, seconds)
+        entry = cache.get(key)
+        if entry is None:
+            entry = (compute(), time.monotonic())
+            cache.set(key, entry, seconds)
         with _locks_lock:  # the cache answers from now on: no lock kept per key
             if _locks.get(key) is lock:
                 del _locks[key]
     finally:
         lock.release()
-    return value
+    return entry[0]
+
+
+def _refresh(key: str, seconds: int, compute) -> None:
+    """Compute ``key`` again in a thread of its own (one at a time per key), in the language
+    of the request that found it old, and keep the result for ``seconds``."""
+    with _locks_lock:
+        if key in _refreshing:
+            return
+        _refreshing.add(key)
+    language = translation.get_language()
+
+    def run():
+        try:
+            with translation.override(language):
+                cache.set(key, (compute(), time.monotonic()), seconds)
+        except Exception:  # the old result stays; the next request tries again
+            logger.exception("computing %s again failed", key)
+        finally:
+            db_connection.close()  # this thread's own connection (back to the pool)
+            with _locks_lock:
+                _refreshing.discard(key)
+
+    threading.Thread(target=run, name="dashboard-refresh", daemon=True).start()
 
 
 def _posted(user: User, event: Event):
@@ -228,16 +272,19 @@ def _funnel(event: Event) -> list[dict]:
 
 def _figures_and_funnel(event: Event, *, cached_only: bool = False) -> dict:
     """The key figures and the funnel: event-wide (the same whoever looks) and the slowest
-    part, computed at most once per ``FIGURES_SECONDS`` and language, and shared. Empty
-    while another request computes them (no one waits for them: the page asks again on its
-    next poll), and with ``cached_only`` when no one has computed them yet."""
+    part, computed once per ``FIGURES_SECONDS`` and language, and shared. Once computed,
+    the last result is served while the next is computed in the background (kept a minute
+    at most: a process nobody asks is not kept busy). Empty while another request computes
+    them the first time (no one waits for them: the page asks again on its next poll), and
+    with ``cached_only`` when no one has computed them yet."""
     key = f"command.dashboard.figures:{event.pk}:{translation.get_language()}"
     figures = _shared(
         key,
-        FIGURES_SECONDS,
+        FIGURES_SECONDS * 6,
         lambda: _figures_and_funnel_computed(event),
         wait=False,
         cached_only=cached_only,
+        refresh_after=FIGURES_SECONDS,
     )
     return figures or {}
 

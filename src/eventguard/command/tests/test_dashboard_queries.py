@@ -4,6 +4,7 @@ for a few seconds, and no poll waits for them (bench/pages.py measures the pages
 load)."""
 
 import threading
+import time
 
 from django.core.cache import cache
 from django.db import connection
@@ -110,3 +111,34 @@ def test_a_poll_while_another_computes_the_figures_answers_without_them(world, m
         first.join(10)
     data, _sql = read(client_for(world.commander), live(world))
     assert data["figures"] == [] and data["figures_at"] == "now"  # the other's result
+
+
+def test_figures_gone_old_are_served_while_the_next_are_computed_in_the_background(
+    world, monkeypatch
+):
+    release = threading.Event()
+    answers = iter(["first", "second"])
+
+    def compute(event):
+        at = next(answers)
+        if at == "second":
+            release.wait(10)  # the refresh is still computing while the page is answered
+        return {"at": at, "figures": [], "funnel": []}
+
+    monkeypatch.setattr(dashboard, "_figures_and_funnel_computed", compute)
+    client = client_for(world.commander)
+    data, _sql = read(client, live(world))
+    assert data["figures_at"] == "first"
+    key = f"command.dashboard.figures:{world.event.pk}:{world.commander.language}"
+    value, _computed_at = cache.get(key)
+    cache.set(key, (value, time.monotonic() - dashboard.FIGURES_SECONDS), 60)  # gone old
+    try:
+        data, _sql = read(client, live(world))
+        assert data["figures_at"] == "first"  # answered at once with what there is
+    finally:
+        release.set()
+        for thread in threading.enumerate():
+            if thread.name == "dashboard-refresh":
+                thread.join(10)
+    data, _sql = read(client, live(world))
+    assert data["figures_at"] == "second"
