@@ -23,6 +23,7 @@ from eventguard.alerts.models import OPEN_STATES, Alarm
 from eventguard.core.access import grants, scope
 from eventguard.core.figures import figures_report, one_report, registered, shared
 from eventguard.core.models import Event, User, Zone
+from eventguard.core.templatetags.eventguard import choice_label
 
 from . import selectors
 from .models import OPEN_WORK_STATES, WorkOrder
@@ -322,21 +323,24 @@ def snapshot(
 
     now = timezone.now()
     open_alarms = scope(user, Alarm, event=event).filter(state__in=OPEN_STATES)
+    # Each alarm's page and its dispatch page lie under the alarm list's address
+    # (alerts/urls.py, command/urls.py): built from it, not reversed twice per alarm and poll.
+    alarm_list = reverse("alerts:alarm_list", args=[event.code])
     alarms = [
         {
             "id": a.pk,
             "severity": a.severity,
-            "severity_label": a.get_severity_display(),
+            "severity_label": choice_label(a, "severity"),
             "state": a.state,
-            "state_label": a.get_state_display(),
+            "state_label": choice_label(a, "state"),
             "rule": a.rule.name,
             "subject": a.subject_name,
             "zone": a.zone.name if a.zone_id else "",
             "assignee": a.assignee.get_username() if a.assignee_id else "",
             "last_at": a.last_at.isoformat(),
             "count": a.count,
-            "url": reverse("alerts:alarm_detail", args=[event.code, a.pk]),
-            "dispatch_url": reverse("command:work_order_dispatch", args=[event.code, a.pk]),
+            "url": f"{alarm_list}{a.pk}/",
+            "dispatch_url": f"{alarm_list}{a.pk}/dispatch/",
         }
         for a in selectors.live_alarms(user=user, event=event, limit=LIVE_ALARMS)
     ]
@@ -364,7 +368,7 @@ def snapshot(
         "at": now.isoformat(),
         "alarms": alarms,
         "alarms_total": alarms_total,
-        "alarms_url": reverse("alerts:alarm_list", args=[event.code]) + "?state=open",
+        "alarms_url": alarm_list + "?state=open",
         "layout_version": version,
         "layout": _layout_shared(user, event, version) if sends_layout else None,
         "statuses": {str(pk): status for pk, status in statuses.items()},

@@ -142,3 +142,24 @@ def test_figures_gone_old_are_served_while_the_next_are_computed_in_the_backgrou
                 thread.join(10)
     data, _sql = read(client, live(world))
     assert data["figures_at"] == "second"
+
+
+def test_the_alarm_feed_links_each_alarm_and_names_it_in_the_readers_language(world, trapped):
+    from django.urls import reverse
+
+    from eventguard.core.services import person_set_language
+
+    client = client_for(world.commander)
+    for language, severity, state in (
+        ("en", "Critical", "Active, unacknowledged"),
+        ("zh-hans", "紧急", "活动（未确认）"),
+    ):
+        person_set_language(actor=world.commander, language=language)
+        data, _sql = read(client, live(world, "?figures=0"))
+        [alarm] = data["alarms"]
+        assert (alarm["severity_label"], alarm["state_label"]) == (severity, state)
+    code = world.event.code
+    assert alarm["url"] == reverse("alerts:alarm_detail", args=[code, trapped.pk])
+    assert alarm["dispatch_url"] == reverse("command:work_order_dispatch", args=[code, trapped.pk])
+    assert client.get(alarm["url"]).status_code == 200
+    assert client.get(alarm["dispatch_url"]).status_code == 200
