@@ -93,11 +93,15 @@ def _executemany_messages(rows: Sequence[MessageRow]) -> None:
         cursor.executemany(f"INSERT INTO {MESSAGE_TABLE} ({columns}) VALUES ({marks})", converted)
 
 
-def _write(rows: Sequence[MessageRow]) -> None:
+def _write(rows: Sequence[MessageRow], meanwhile=None) -> None:
+    """Write ``rows``; ``meanwhile()`` runs while PostgreSQL writes them, or after SQLite
+    wrote them."""
     if is_postgresql():
-        _copy_messages(rows)
+        _copy_messages(rows, meanwhile)
     else:
         _executemany_messages(rows)
+        if meanwhile is not None:
+            meanwhile()
 
 
 def existing_payloads(keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], dict]:
@@ -134,18 +138,14 @@ def insert_messages(
     after SQLite wrote them; it may not use the database."""
     if careful:  # (which rows were written is known only at its end: no meanwhile)
         return _insert_carefully(rows) if rows else ([], [], [])
+    if not rows:
+        if meanwhile is not None:
+            meanwhile()
+        return [], [], []
     try:
-        if not rows:
-            pass
-        elif is_postgresql():
-            _copy_messages(rows, meanwhile)
-            meanwhile = None
-        else:
-            _executemany_messages(rows)
+        _write(rows, meanwhile)
     except (IntegrityError, DataError) as exc:
         raise RowsRefused from exc
-    if meanwhile is not None:
-        meanwhile()
     return list(range(len(rows))), [], []
 
 

@@ -33,6 +33,7 @@ waits for them.
 from __future__ import annotations
 
 import collections
+import functools
 import gc
 import json
 import logging
@@ -251,9 +252,7 @@ class IngestWorker:
             checked = None
         ahead.append((batch, inbound, checked))
 
-    def _store(
-        self, inbound: list[Inbound], checked: CheckedBatch | None, ahead: list | None = None
-    ) -> bool:
+    def _store(self, inbound: list[Inbound], checked: CheckedBatch | None, ahead: list) -> bool:
         """Commit the batch; True once it is stored, False when stopping before that.
         Meanwhile (once), the next batch is taken and checked into ``ahead``.
 
@@ -262,7 +261,7 @@ class IngestWorker:
         goes to the dead-letter store, so that no single message holds up the stream."""
         backoff = Backoff()
         failures = 0 if checked is not None else 3
-        meanwhile = None if ahead is None else lambda: self._check_ahead(ahead)
+        meanwhile = functools.partial(self._check_ahead, ahead)  # run once by the store
         while not self.stop_event.is_set():
             try:
                 new_request_id("worker-")
