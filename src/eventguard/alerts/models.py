@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from eventguard.core.access import ScopeSpec
 from eventguard.core.models import BilingualNameMixin, Domain, Event, Unit, Zone
@@ -11,7 +12,7 @@ from eventguard.core.models import BilingualNameMixin, Domain, Event, Unit, Zone
 
 class Severity(models.TextChoices):
     CRITICAL = "critical", _("Critical")
-    MAJOR = "major", _("Major")
+    MAJOR = "major", pgettext_lazy("alarm severity", "Major")
     MINOR = "minor", _("Minor")
     WARNING = "warning", _("Warning")
 
@@ -121,7 +122,7 @@ class Rule(BilingualNameMixin, models.Model):
 class AlarmState(models.TextChoices):
     ACTIVE = "active", _("Active, unacknowledged")
     ACKNOWLEDGED = "acknowledged", _("Acknowledged")
-    CLEARED = "cleared", _("Cleared")
+    CLEARED = "cleared", pgettext_lazy("alarm state", "Cleared")
 
 
 OPEN_STATES = (AlarmState.ACTIVE, AlarmState.ACKNOWLEDGED)
@@ -237,7 +238,7 @@ class AlarmEntry(models.Model):
         REPEATED = "repeated", _("Occurred again")
         CONDITION_ENDED = "condition_ended", _("Condition ended")
         ACKNOWLEDGED = "acknowledged", _("Acknowledged")
-        CLEARED = "cleared", _("Cleared")
+        CLEARED = "cleared", pgettext_lazy("alarm state", "Cleared")
         ASSIGNED = "assigned", _("Assigned")
         COMMENTED = "commented", _("Comment")
         NOTIFIED = "notified", _("People notified")

@@ -12,6 +12,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from eventguard.core import access
@@ -60,7 +61,7 @@ def alarm_list(request, event):
             "filter_errors": filter_errors,
             "query": request.GET,
             "is_filtered": any(v not in (None, "") for v in filters.model_dump().values()),
-            "states": [("open", _("Open")), *AlarmState.choices],
+            "states": [("open", pgettext("alarm state", "Open")), *AlarmState.choices],
             "severities": Severity.choices,
             "rules": selectors.rule_list(user=request.user, event=event),
             "counts": selectors.open_alarm_counts(user=request.user, event=event),

@@ -12,7 +12,7 @@ import zoneinfo
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from eventguard.core.tabular import (
     Column,
@@ -157,7 +157,9 @@ def import_manifest(
 
 RESULT_COLUMNS = [
     Column("sample_code", gettext_lazy("Sample no."), required=True),
-    Column("result", gettext_lazy("Result"), required=True, parse=_choice(_RESULT_WORDS)),
+    Column(
+        "result", pgettext_lazy("NAT test", "Result"), required=True, parse=_choice(_RESULT_WORDS)
+    ),
     Column("reported_at", gettext_lazy("Reported at"), required=True),
     Column("report_no", gettext_lazy("Test report no.")),
 ]

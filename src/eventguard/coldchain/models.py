@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from eventguard.core.access import ScopeSpec
 from eventguard.core.models import Domain, Event, Unit
@@ -56,8 +57,8 @@ class BoxState(models.TextChoices):
     IN_WAREHOUSE = "in_warehouse", _("In warehouse")
     DISINFECTED = "disinfected", _("Disinfected")
     SAMPLED = "sampled", _("Sampled")
-    CLEARED = "cleared", _("Cleared")
-    RELEASED = "released", _("Released")
+    CLEARED = "cleared", pgettext_lazy("box state", "Cleared")
+    RELEASED = "released", pgettext_lazy("box state", "Released")
     IN_TRANSIT = "in_transit", _("In transit")
     ENTERED_VENUE = "entered_venue", _("Entered venue")
     QUARANTINED = "quarantined", _("Quarantined")
@@ -70,7 +71,7 @@ RELEASED_STATES = (BoxState.RELEASED, BoxState.IN_TRANSIT, BoxState.ENTERED_VENU
 
 class DisposalOutcome(models.TextChoices):
     DESTROYED = "destroyed", _("Destroyed")
-    RETURNED = "returned", _("Returned")
+    RETURNED = "returned", pgettext_lazy("disposal outcome", "Returned")
 
 
 class ReadingSubject(models.TextChoices):
@@ -254,7 +255,7 @@ class Box(models.Model):
         _("warehouse-exit certificate no."), max_length=60, blank=True
     )
     received_at = models.DateTimeField(_("received at the warehouse"), null=True, blank=True)
-    cleared_at = models.DateTimeField(_("cleared at"), null=True, blank=True)
+    cleared_at = models.DateTimeField(pgettext_lazy("box", "cleared at"), null=True, blank=True)
     entered_at = models.DateTimeField(_("entered the venue at"), null=True, blank=True)
     disposal_outcome = models.CharField(
         _("disposal"), max_length=10, choices=DisposalOutcome.choices, blank=True
@@ -352,7 +353,9 @@ class NatSample(models.Model):
         Unit, verbose_name=_("laboratory"), on_delete=models.PROTECT, related_name="nat_samples"
     )
     sampled_at = models.DateTimeField(_("sampled at"))
-    result = models.CharField(_("result"), max_length=10, choices=NatResult.choices, blank=True)
+    result = models.CharField(
+        pgettext_lazy("NAT test", "result"), max_length=10, choices=NatResult.choices, blank=True
+    )
     reported_at = models.DateTimeField(_("reported at"), null=True, blank=True)
     report_no = models.CharField(_("test report no."), max_length=60, blank=True)
 
@@ -397,8 +400,12 @@ class BoxTransition(models.Model):
 
     box = models.ForeignKey(Box, on_delete=models.CASCADE, related_name="transitions")
     transition = models.CharField(_("step"), max_length=20)
-    from_state = models.CharField(_("from"), max_length=20, choices=BoxState.choices, blank=True)
-    to_state = models.CharField(_("to"), max_length=20, choices=BoxState.choices)
+    from_state = models.CharField(
+        pgettext_lazy("state change", "from"), max_length=20, choices=BoxState.choices, blank=True
+    )
+    to_state = models.CharField(
+        pgettext_lazy("state change", "to"), max_length=20, choices=BoxState.choices
+    )
     at = models.DateTimeField(_("time"))
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from eventguard.alerts.models import Alarm, Severity
 from eventguard.alerts.notes import entry_note
@@ -101,10 +102,10 @@ class AlarmEscalation(models.Model):
 
 class WorkOrderState(models.TextChoices):
     DISPATCHED = "dispatched", _("Dispatched")
-    ACCEPTED = "accepted", _("Accepted")
+    ACCEPTED = "accepted", pgettext_lazy("work order state", "Accepted")
     ON_SITE = "on_site", _("On site")
     DONE = "done", _("Done")
-    RETURNED = "returned", _("Returned")
+    RETURNED = "returned", pgettext_lazy("work order state", "Returned")
 
 
 OPEN_WORK_STATES = (WorkOrderState.DISPATCHED, WorkOrderState.ACCEPTED, WorkOrderState.ON_SITE)
@@ -164,7 +165,7 @@ class WorkOrder(models.Model):
     accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
     arrived_at = models.DateTimeField(_("on site since"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
-    result_note = models.TextField(_("result"), blank=True)
+    result_note = models.TextField(pgettext_lazy("work order", "result"), blank=True)
     # Set once by the timer when an open work order passes its deadline and people are told.
     overdue_notified_at = models.DateTimeField(_("overdue notice sent"), null=True, blank=True)
 
@@ -209,10 +210,10 @@ class WorkOrderEntry(models.Model):
 
     class Action(models.TextChoices):
         DISPATCHED = "dispatched", _("Dispatched")
-        ACCEPTED = "accepted", _("Accepted")
+        ACCEPTED = "accepted", pgettext_lazy("work order state", "Accepted")
         ARRIVED = "arrived", _("On site")
         COMPLETED = "completed", _("Done")
-        RETURNED = "returned", _("Returned")
+        RETURNED = "returned", pgettext_lazy("work order state", "Returned")
         OVERDUE = "overdue", _("Overdue")
 
     work_order = models.ForeignKey(WorkOrder, on_delete=models.CASCADE, related_name="entries")
@@ -429,9 +430,9 @@ class EmailDelivery(Delivery):
         blank=True,
         related_name="+",
     )
-    to = models.EmailField(_("to"), max_length=254)
+    to = models.EmailField(pgettext_lazy("e-mail", "to"), max_length=254)
     topic = models.CharField(_("topic"), max_length=60)
-    subject = models.CharField(_("subject"), max_length=200)
+    subject = models.CharField(pgettext_lazy("e-mail", "subject"), max_length=200)
     body = models.TextField(_("text"))
 
     scope = ScopeSpec(domain=Domain.MONITORING, zone=None, unit=None)

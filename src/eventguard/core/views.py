@@ -27,7 +27,7 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_POST
 from ninja import FilterSchema
 
@@ -269,8 +269,8 @@ def event_phase(event) -> str:
     if today < event.opening:
         return _("Preparation")
     if today <= event.closing:
-        return _("Running")
-    return _("Closed")
+        return pgettext("event phase", "Running")
+    return pgettext("event phase", "Closed")
 
 
 def sees_whole_event(user, event) -> bool:

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from eventguard.core.access import ScopeSpec
 from eventguard.core.models import Domain, Event, Unit, User, Zone
@@ -206,7 +207,7 @@ class GuaranteeRound(models.Model):
 class GuaranteeResult(models.TextChoices):
     PASSED = "passed", _("Passed")
     FINDINGS = "findings", _("Passed with findings")
-    FAILED = "failed", _("Failed")
+    FAILED = "failed", pgettext_lazy("test result", "Failed")
 
 
 class GuaranteeTest(models.Model):
@@ -378,7 +379,7 @@ class PatrolStatus(models.TextChoices):
 
 class Answer(models.TextChoices):
     OK = "ok", _("OK")
-    FAULT = "fault", _("Fault")
+    FAULT = "fault", pgettext_lazy("inspection answer", "Fault")
     NOT_APPLICABLE = "na", _("Not applicable")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from eventguard.core.models import User
 
@@ -63,7 +64,8 @@ class AssignForm(forms.Form):
         label=_("Rectification measure"), widget=forms.Textarea(attrs={"rows": 2})
     )
     deadline = forms.DateTimeField(
-        label=_("Deadline"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+        label=pgettext_lazy("rectification", "Deadline"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
     grade = forms.ChoiceField(label=_("Grade"), choices=HazardGrade.choices)
     note = forms.CharField(label=_("Note"), required=False)

@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from eventguard.core.access import ScopeSpec
 from eventguard.core.models import Domain, Event, Unit, User, Zone
@@ -217,9 +218,9 @@ class RiskPoint(models.Model):
 
 class HazardStatus(models.TextChoices):
     REPORTED = "reported", _("Reported")
-    ASSIGNED = "assigned", _("Assigned")
+    ASSIGNED = "assigned", pgettext_lazy("hazard status", "Assigned")
     RECTIFIED = "rectified", _("Rectified")
-    CLOSED = "closed", _("Closed")
+    CLOSED = "closed", pgettext_lazy("hazard status", "Closed")
 
 
 OPEN_STATUSES = (HazardStatus.REPORTED, HazardStatus.ASSIGNED, HazardStatus.RECTIFIED)
@@ -227,7 +228,7 @@ OPEN_STATUSES = (HazardStatus.REPORTED, HazardStatus.ASSIGNED, HazardStatus.RECT
 
 class HazardGrade(models.TextChoices):
     GENERAL = "general", _("General")
-    MAJOR = "major", _("Major")
+    MAJOR = "major", pgettext_lazy("hazard grade", "Major")
 
 
 class HazardSource(models.TextChoices):
@@ -305,7 +306,9 @@ class Hazard(models.Model):
         related_name="hazards_assigned",
     )
     measure = models.TextField(_("rectification measure"), blank=True)
-    deadline = models.DateTimeField(_("deadline"), null=True, blank=True)
+    deadline = models.DateTimeField(
+        pgettext_lazy("rectification", "deadline"), null=True, blank=True
+    )
     rectified_at = models.DateTimeField(_("rectified"), null=True, blank=True)
     rectification_note = models.TextField(_("rectification evidence"), blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
@@ -381,9 +384,9 @@ def overdue_q(now) -> Q:
 
 STEP_LABELS = {
     "report": _("Reported"),
-    "assign": _("Assigned"),
+    "assign": pgettext_lazy("hazard step", "Assigned"),
     "rectify": _("Rectified"),
-    "accept": _("Accepted"),
+    "accept": pgettext_lazy("hazard step", "Accepted"),
     "reject": _("Rejected"),
 }
 
@@ -393,8 +396,8 @@ class HazardStep(models.Model):
 
     hazard = models.ForeignKey(Hazard, on_delete=models.CASCADE, related_name="steps")
     action = models.CharField(_("action"), max_length=20)
-    from_status = models.CharField(_("from"), max_length=10, blank=True)
-    to_status = models.CharField(_("to"), max_length=10)
+    from_status = models.CharField(pgettext_lazy("state change", "from"), max_length=10, blank=True)
+    to_status = models.CharField(pgettext_lazy("state change", "to"), max_length=10)
     actor = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

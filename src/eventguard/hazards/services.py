@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from eventguard.core import access
 from eventguard.core.access import CHANGE, require
@@ -351,7 +351,7 @@ class Transition:
 # The closed loop, the one table of allowed transitions: (from status, action) -> transition.
 TRANSITIONS: dict[tuple[str, str], Transition] = {
     (HazardStatus.REPORTED, "assign"): Transition(
-        HazardStatus.ASSIGNED, gettext_lazy("Assign"), True
+        HazardStatus.ASSIGNED, pgettext_lazy("hazard step", "Assign"), True
     ),
     (HazardStatus.ASSIGNED, "assign"): Transition(
         HazardStatus.ASSIGNED, gettext_lazy("Reassign"), True
@@ -360,7 +360,7 @@ TRANSITIONS: dict[tuple[str, str], Transition] = {
         HazardStatus.RECTIFIED, gettext_lazy("Rectify"), False
     ),
     (HazardStatus.RECTIFIED, "accept"): Transition(
-        HazardStatus.CLOSED, gettext_lazy("Accept"), True
+        HazardStatus.CLOSED, pgettext_lazy("hazard step", "Accept"), True
     ),
     (HazardStatus.RECTIFIED, "reject"): Transition(
         HazardStatus.ASSIGNED, gettext_lazy("Reject"), True

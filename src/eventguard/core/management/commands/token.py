@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from eventguard.core import services
 from eventguard.core.models import ApiToken, User
@@ -31,7 +32,7 @@ class Command(BaseCommand):
             if options.get("user"):
                 tokens = tokens.filter(user__username=options["user"])
             for t in tokens:
-                state = _("revoked") if t.revoked_at else _("active")
+                state = _("revoked") if t.revoked_at else pgettext("API token", "active")
                 last = t.last_used_at.isoformat() if t.last_used_at else "-"
                 self.stdout.write(
                     f"{t.prefix}…  {t.user.username:<24} {t.name:<16} {state:<8} {last}"
