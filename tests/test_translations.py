@@ -4,10 +4,12 @@ The catalogues are regenerated from the code into a copy of the source tree, so 
 string added without its translation fails here, not in front of a user.
 """
 
+import ast
 import os
 import shutil
 import subprocess
 import sys
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
@@ -85,3 +87,57 @@ def test_the_committed_catalogues_are_compiled(tmp_path):
         if not mo.exists() or mo.read_bytes() != fresh.read_bytes():
             stale.append(str(mo.relative_to(ROOT)))
     assert not stale, f"run scripts/messages: stale or missing {stale}"
+
+
+def _po_entries(po: Path) -> list[dict]:
+    """The entries of a .po file (obsolete ones left out), each as a dict of its keywords
+    (msgctxt, msgid, msgid_plural, msgstr or msgstr[n]) and ``fuzzy``."""
+    entries: list[dict] = []
+    entry: dict = {}
+    keyword = None
+    for line in po.read_text(encoding="utf-8").splitlines() + [""]:
+        if line.startswith("#~"):
+            continue
+        if not line.strip() or (line.startswith("#") and "msgid" in entry):
+            if "msgid" in entry:
+                entries.append(entry)
+            entry = {}
+            keyword = None
+        if line.startswith("#,"):
+            entry["fuzzy"] = "fuzzy" in line[2:].replace(",", " ").split()
+        elif line.startswith('"') and keyword:
+            entry[keyword] += ast.literal_eval(line)
+        elif line and not line.startswith("#"):
+            keyword, _space, value = line.partition(" ")
+            if keyword in ("msgctxt", "msgid") and "msgid" in entry:
+                entries.append(entry)  # an entry without the blank line before the next
+                entry = {}
+            entry[keyword] = ast.literal_eval(value)
+    return entries
+
+
+def test_a_string_has_one_meaning_across_the_catalogues():
+    """Django merges every app's catalogue into one table, so two apps translating the
+    same string differently make one of them win everywhere ("Cleared" of an alarm shown
+    as a cold-chain box's "passed the test"). A string meaning different things in
+    different domains carries a context (pgettext), one meaning everywhere else."""
+    catalogues = sorted(SOURCE.glob("**/locale/zh_Hans/LC_MESSAGES/django.po"))
+    assert catalogues
+    translations: dict[tuple, dict[tuple, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for po in catalogues:
+        app = po.parents[3].name
+        for entry in _po_entries(po):
+            msgstr = tuple(v for k, v in sorted(entry.items()) if k.startswith("msgstr"))
+            if not entry["msgid"] or entry.get("fuzzy") or not any(msgstr):
+                continue  # the header, and what Django does not use
+            translations[(entry.get("msgctxt"), entry["msgid"])][msgstr].append(app)
+    collisions = []
+    for (context, msgid), found in sorted(
+        translations.items(), key=lambda i: (i[0][1], i[0][0] or "")
+    ):
+        if len(found) > 1:
+            where = "; ".join(f"{' / '.join(t)} in {', '.join(apps)}" for t, apps in found.items())
+            collisions.append(f"{msgid!r} (context {context!r}): {where}")
+    assert not collisions, f"{len(collisions)} strings translated differently:\n" + "\n".join(
+        collisions
+    )
