@@ -141,3 +141,55 @@ def test_a_string_has_one_meaning_across_the_catalogues():
     assert not collisions, f"{len(collisions)} strings translated differently:\n" + "\n".join(
         collisions
     )
+
+
+def test_each_domain_reads_its_own_meaning_in_chinese():
+    """The labels that used to take another domain's translation, as list pages, the
+    dashboard's alarm feed (both through choice_label) and the filters show them; in
+    English and in Chinese in turn, as the per-language label tables are made."""
+    from django.template import Context, Template
+    from django.utils import translation
+
+    from eventguard.alerts.models import Alarm
+    from eventguard.coldchain.models import Box
+    from eventguard.command.models import WorkOrder
+    from eventguard.equipment.models import GuaranteeTest
+    from eventguard.hazards.models import Hazard
+
+    records = {
+        "alarm state": (Alarm(state="cleared"), "state", "Cleared", "已消除"),
+        "alarm severity": (Alarm(severity="major"), "severity", "Major", "重要"),
+        "work order accepted": (WorkOrder(state="accepted"), "state", "Accepted", "已接单"),
+        "work order returned": (WorkOrder(state="returned"), "state", "Returned", "已退回"),
+        "box cleared": (Box(state="cleared"), "state", "Cleared", "检测合格"),
+        "box released": (Box(state="released"), "state", "Released", "已出仓"),
+        "box returned": (Box(disposal_outcome="returned"), "disposal_outcome", "Returned", "退运"),
+        "hazard status": (Hazard(status="closed"), "status", "Closed", "已销号"),
+        "hazard grade": (Hazard(grade="major"), "grade", "Major", "重大隐患"),
+        "test result": (GuaranteeTest(result="failed"), "result", "Failed", "不合格"),
+    }
+    template = Template("{% load eventguard %}{{ record|choice_label:field }}")
+    filters = Template(
+        "{% load i18n %}"
+        '{% translate "Open" context "alarm state" %}|'
+        '{% translate "Open" context "work order state" %}|'
+        '{% translate "Open" context "hazard status" %}|'
+        '{% translate "Accept" context "work order" %}|'
+        '{% translate "Received" context "dead letter" %}'
+    )
+    for language in ("en", "zh-hans", "en", "zh-hans"):
+        with translation.override(language):
+            shown = {
+                name: template.render(Context({"record": record, "field": field}))
+                for name, (record, field, _en, _zh) in records.items()
+            }
+            expected = {
+                name: zh if language == "zh-hans" else en
+                for name, (_record, _field, en, zh) in records.items()
+            }
+            assert shown == expected
+            assert filters.render(Context()) == (
+                "未关闭|未完成|未销号|接单|接收时间"
+                if language == "zh-hans"
+                else "Open|Open|Open|Accept|Received"
+            )
