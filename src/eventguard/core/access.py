@@ -8,6 +8,10 @@ the role allows); unit operators and exhibitors see only records of their own un
 
 from __future__ import annotations
 
+import copy
+import threading
+import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import reduce
 from operator import or_
@@ -19,6 +23,8 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from .models import Event, User
 
 VIEW = "view"
@@ -98,35 +104,58 @@ class Grant:
     unit_id: int | None
 
 
-def _grants(user: User, event: Event | None) -> list[Grant]:
-    cache = getattr(user, "_eventguard_grants", None)
-    if cache is None:
-        from .models import RoleAssignment
+# A person's grants read from the database are kept by each server process for their next
+# requests, under their access stamp (``User.access_stamp``): whatever changes what a person
+# may see gives them a new stamp in the same transaction (``access_changed``), so every
+# process reads their grants afresh at their next request. The most recent people only.
+KEPT_PEOPLE = 4096
+_kept: OrderedDict[int, tuple[object, list]] = OrderedDict()
+_kept_lock = threading.Lock()
 
-        cache = []
-        assignments = (
-            RoleAssignment.objects.filter(user=user, is_active=True)
-            .select_related("event")
-            .prefetch_related("zones")
-        )
-        for a in assignments:
-            rule = ROLE_RULES[a.role]
-            narrowed = frozenset(a.domains) if a.domains else None
-            cache.append(
-                (
-                    a,
-                    rule,
-                    narrowed,
-                    tuple(z.path for z in a.zones.all()) if rule.zone_scoped else (),
-                )
-            )
-        user._eventguard_grants = cache
-    grants = []
-    for a, rule, narrowed, zone_paths in cache:
-        if event is not None and a.event_id != event.pk:
-            continue
-        grants.append((a, rule, narrowed, zone_paths))
-    return grants
+
+def _read_grants(user: User) -> list:
+    from .models import RoleAssignment
+
+    entries = []
+    assignments = (
+        RoleAssignment.objects.filter(user=user, is_active=True)
+        .select_related("event")
+        .prefetch_related("zones")
+    )
+    for a in assignments:
+        rule = ROLE_RULES[a.role]
+        narrowed = frozenset(a.domains) if a.domains else None
+        zone_paths = tuple(z.path for z in a.zones.all()) if rule.zone_scoped else ()
+        entries.append((a, rule, narrowed, zone_paths))
+    return entries
+
+
+def _all_grants(user: User) -> list:
+    """Every active assignment of ``user`` reduced for scoping: kept on the user object for
+    the request, and by the process under the person's access stamp."""
+    entries = getattr(user, "_eventguard_grants", None)
+    if entries is not None:
+        return entries
+    stamp = getattr(user, "access_stamp", None)
+    with _kept_lock:
+        kept = _kept.get(user.pk)
+        if kept is not None and stamp is not None and kept[0] == stamp:
+            _kept.move_to_end(user.pk)
+            entries = kept[1]
+    if entries is None:
+        entries = _read_grants(user)
+        if stamp is not None:
+            with _kept_lock:
+                _kept[user.pk] = (stamp, entries)
+                _kept.move_to_end(user.pk)
+                while len(_kept) > KEPT_PEOPLE:
+                    _kept.popitem(last=False)
+    user._eventguard_grants = entries
+    return entries
+
+
+def _grants(user: User, event: Event | None) -> list:
+    return [entry for entry in _all_grants(user) if event is None or entry[0].event_id == event.pk]
 
 
 def _grant_for(entry, action: str) -> Grant | None:
@@ -318,7 +347,55 @@ def events_for(user: User | None):
     return Event.objects.filter(assignments__user=user, assignments__is_active=True).distinct()
 
 
+def events_held(user: User | None) -> list[Event]:
+    """The events ``user`` holds a role in (every event for a superuser), in the order of
+    ``events_for``; read from the grants, so no query once they are kept."""
+    if is_superuser(user):
+        return list(events_for(user))
+    if not user or not user.is_authenticated or not user.is_active:
+        return []
+    events = {entry[0].event_id: entry[0].event for entry in _all_grants(user)}
+    ordered = sorted(events.values(), key=lambda e: e.code)
+    return sorted(ordered, key=lambda e: e.opening, reverse=True)  # as Event.Meta.ordering
+
+
+def event_held(user: User | None, code: str) -> Event | None:
+    """The event of that code if ``user`` holds a role in it (any event for a superuser). A
+    copy of the kept one: a request may change its own without touching the next's."""
+    if is_superuser(user):
+        return events_for(user).filter(code=code).first()
+    for event in events_held(user):
+        if event.code == code:
+            return copy.copy(event)
+    return None
+
+
 def forget_grants(user: User | None) -> None:
-    """Drop the per-request grant cache after the user's assignments changed."""
-    if user is not None and hasattr(user, "_eventguard_grants"):
+    """Drop the grants kept for ``user`` (for the request and by this process)."""
+    if user is None:
+        return
+    if hasattr(user, "_eventguard_grants"):
         del user._eventguard_grants
+    with _kept_lock:
+        _kept.pop(user.pk, None)
+
+
+def access_changed(*, users: Iterable[User] = (), event: Event | None = None) -> None:
+    """What ``users`` (with ``event``: everyone holding a role in it) may see has changed:
+    they get a new access stamp, written in the caller's transaction, so that every server
+    process reads their grants afresh at their next request."""
+    from .models import User
+
+    users = [u for u in users if u is not None and u.pk is not None]
+    changed = User.objects.filter(pk__in=[u.pk for u in users])
+    if event is not None:
+        changed = changed | User.objects.filter(assignments__event=event)
+    # One new stamp for all of them: grants are kept per person, so it need not differ.
+    stamp = uuid.uuid4()
+    User.objects.filter(pk__in=changed.values("pk")).update(access_stamp=stamp)
+    for user in users:
+        forget_grants(user)
+        user.access_stamp = stamp
+    if event is not None:
+        with _kept_lock:
+            _kept.clear()

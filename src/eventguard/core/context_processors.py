@@ -8,7 +8,7 @@ def navigation(request):
         return {}
     event = getattr(request, "event", None)
     return {
-        "user_events": access.events_for(user),
+        "user_events": access.events_held(user),
         "current_event": event,
         "current_roles": sorted(access.roles_in(user, event)) if event else [],
         "menu": menu_for(user, event),

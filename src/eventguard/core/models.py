@@ -1,5 +1,7 @@
 """The ground floor: events, zones, units, people and their roles, the audit chain."""
 
+import uuid
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import F, Q
@@ -55,6 +57,11 @@ class User(AbstractUser):
         choices=[("zh-hans", "简体中文"), ("en", "English")],
         default="zh-hans",
     )
+    # A new value whenever what the person may see changes (a role assigned or revoked, a
+    # zone of theirs moved, their event changed), in the same transaction: each server
+    # process keeps a person's grants under it and reads them afresh when it differs
+    # (core/access.py).
+    access_stamp = models.UUIDField(default=uuid.uuid4, editable=False)
 
     class Meta:
         verbose_name = _("person")

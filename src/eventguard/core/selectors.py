@@ -94,9 +94,9 @@ def event_by_code(user: User, code: str) -> Event:
     """An event the user holds a role in, or 404."""
     from django.http import Http404
 
-    from .access import events_for
+    from .access import event_held
 
-    event = events_for(user).filter(code=code).first()
+    event = event_held(user, code)
     if event is None:
         raise Http404(code)
     return event

@@ -106,6 +106,8 @@ def event_update(*, actor: User | None, event: Event, **changes) -> Event:
         if not changed:
             return event
         save_validated(event, update_fields=changed)
+        # Grants hold their event (each request's own copy): its people read it afresh.
+        access.access_changed(event=event)
         audit(actor=actor, action="event.update", obj=event, before=before, after=snapshot(event))
         publish("core.event.updated", event_id=event.pk, fields=changed)
     return event
@@ -185,6 +187,8 @@ def zone_update(*, actor: User | None, zone: Zone, **changes) -> Zone:
                 z.path = new_path + z.path[len(old_path) :]
                 z.save(update_fields=["path"])
             zone.path = new_path
+            # Grants hold their zones' paths.
+            access.access_changed(event=zone.event)
         audit(actor=actor, action="zone.update", obj=zone, before=before, after=snapshot(zone))
         publish("core.zone.updated", zone_id=zone.pk, event_id=zone.event_id, fields=changed)
     return zone
@@ -431,7 +435,7 @@ def role_assign(
             after=snapshot(assignment, extra={"zones": [z.code for z in zones]}),
         )
         publish("core.role.assigned", assignment_id=assignment.pk, event_id=event.pk)
-    access.forget_grants(user)
+        access.access_changed(users=[user])
     return assignment
 
 
@@ -450,7 +454,7 @@ def role_revoke(*, actor: User | None, assignment: RoleAssignment) -> None:
             event_code=assignment.event.code,
             before=before,
         )
-    access.forget_grants(assignment.user)
+        access.access_changed(users=[assignment.user])
 
 
 # ---------------------------------------------------------------- API tokens

@@ -161,3 +161,96 @@ def test_superuser_sees_everything():
     root.is_superuser = True
     root.save()
     assert scope(root, Unit, event=event).get() == unit
+
+
+# ---------------------------------------------------------------- grants kept between requests
+
+
+def _next_request(user):
+    """The person as their next request reads them (in this server process)."""
+    return type(user).objects.get(pk=user.pk)
+
+
+def _assignment_reads(user, event):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        visible = visible_units(user, event)
+    reads = [q for q in queries.captured_queries if "core_roleassignment" in q["sql"]]
+    return visible, len(reads)
+
+
+def test_a_persons_grants_are_read_once_and_kept_for_their_next_requests(world):
+    event = world["event"]
+    user = make_member(event, "supervisor", zones=[world["zone_a"]])
+    first, reads = _assignment_reads(_next_request(user), event)
+    assert reads > 0
+    again, reads = _assignment_reads(_next_request(user), event)
+    assert again == first
+    assert reads == 0
+
+
+def test_a_role_revoked_elsewhere_is_seen_at_the_next_request(world):
+    """Another server process kept the person's grants: the new stamp makes it read them
+    again."""
+    from eventguard.core import access
+
+    event = world["event"]
+    admin = make_member(event, "admin")
+    user = make_member(event, "commander")
+    assert world["units"]["food_b"].pk in visible_units(_next_request(user), event)
+    kept_elsewhere = access._kept[user.pk]
+    services.role_revoke(actor=admin, assignment=user.assignments.get())
+    access._kept[user.pk] = kept_elsewhere  # as another process still holds it
+    assert visible_units(_next_request(user), event) == set()
+    with pytest.raises(Http404):
+        from eventguard.core.selectors import event_by_code
+
+        event_by_code(_next_request(user), event.code)
+
+
+def test_a_role_assigned_is_seen_at_once_by_the_request_that_assigned_it(world):
+    event = world["event"]
+    admin = make_member(event, "admin")
+    user = _next_request(make_member(event, "supervisor", zones=[world["zone_a"]]))
+    assert world["units"]["food_b"].pk not in visible_units(user, event)
+    services.role_assign(
+        actor=admin, user=user, event=event, role="inspector", zones=[world["zone_b"]]
+    )
+    assert world["units"]["food_b"].pk in visible_units(user, event)
+    assert world["units"]["food_b"].pk in visible_units(_next_request(user), event)
+
+
+def test_a_zone_moved_under_another_reaches_the_grants_of_its_people(world):
+    """Grants hold their zones' paths: a person's zone moved to another hall still shows
+    them its units."""
+    from eventguard.core import access
+
+    event = world["event"]
+    admin = make_member(event, "admin")
+    zone = world["zone_a"]
+    user = make_member(event, "supervisor", zones=[zone])
+    unit = world["units"]["food_a"]
+    assert unit.pk in visible_units(_next_request(user), event)
+    kept_elsewhere = access._kept[user.pk]
+    services.zone_update(actor=admin, zone=zone, parent=make_zone(event, kind="hall"))
+    access._kept[user.pk] = kept_elsewhere  # as another process still holds it
+    assert unit.pk in visible_units(_next_request(user), event)
+
+
+def test_an_event_changed_is_read_afresh_and_a_request_changes_only_its_own_copy(world):
+    from eventguard.core import access
+    from eventguard.core.selectors import event_by_code
+
+    event = world["event"]
+    admin = make_member(event, "admin")
+    user = make_member(event, "inspector")
+    held = event_by_code(_next_request(user), event.code)
+    held.name_en = "Changed in one request only"
+    assert event_by_code(_next_request(user), event.code).name_en == event.name_en
+    kept_elsewhere = access._kept[user.pk]
+    services.event_update(actor=admin, event=event, name_en="Renamed")
+    access._kept[user.pk] = kept_elsewhere
+    assert event_by_code(_next_request(user), event.code).name_en == "Renamed"
+    assert [e.name_en for e in access.events_held(_next_request(user))] == ["Renamed"]
