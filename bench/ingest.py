@@ -570,9 +570,19 @@ class Worker:
         self.log.close()
 
     def slow_batches(self) -> list[str]:
-        """The worker's warnings of batches that took long to store (after stop())."""
+        """The worker's warnings of batches that took long to store (after stop()), and
+        where its threads were while one was stuck (the lines that follow such a warning)."""
         lines = Path(self.log.name).read_text(errors="replace").splitlines()
-        return [line for line in lines if "storing a batch" in line]
+        found, within = [], False
+        for line in lines:
+            if "storing a batch" in line or "has been storing" in line:
+                found.append(line)
+                within = "has been storing" in line
+            elif within and (line.startswith(("  ", "[")) and line.strip()):
+                found.append(line)
+            else:
+                within = False
+        return found
 
 
 def wait_until_consumed(pub: Publisher, devices: list[str], consumed, seconds=60.0) -> None:
@@ -762,7 +772,8 @@ def run_latency(args, env: Environment, seed: dict) -> dict:
             }
             for at, latency in sorted(timeline, key=lambda item: -item[1])[:10]
         ],
-        "slow_batches": slow_batches[:20],  # the worker's log of batches that took ≥ 1 s
+        # the worker's log of batches that took ≥ 1 s, and where its threads were when stuck
+        "slow_batches": slow_batches[:200],
     }
 
 

@@ -33,6 +33,7 @@ waits for them.
 from __future__ import annotations
 
 import collections
+import contextlib
 import functools
 import gc
 import json
@@ -41,8 +42,10 @@ import queue
 import random
 import signal
 import socket
+import sys
 import threading
 import time
+import traceback
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
@@ -140,6 +143,7 @@ class IngestWorker:
         self._event_codes: dict[int, str] = {}
         self._effects: queue.SimpleQueue = queue.SimpleQueue()
         self._committed_at = 0.0
+        self._watchdog = _Watchdog(STUCK_BATCH_SECONDS)
         self.batches = 0
         self.processed = 0
 
@@ -266,7 +270,8 @@ class IngestWorker:
             try:
                 new_request_id("worker-")
                 if failures < 3:
-                    result = telemetry_store(checked=checked, meanwhile=meanwhile)
+                    with self._watchdog.watching(len(inbound)):
+                        result = telemetry_store(checked=checked, meanwhile=meanwhile)
                     _log_if_slow(len(inbound), result.timings)
                 else:
                     self._store_one_by_one(inbound)
@@ -366,6 +371,10 @@ class IngestWorker:
         # Always: the database upkeep of the ingest (see _run_timers) runs there too.
         timers = threading.Thread(target=self._run_timers, name="timers", daemon=True)
         timers.start()
+        watchdog = threading.Thread(
+            target=self._watchdog.run, args=(self.stop_event,), name="watchdog", daemon=True
+        )
+        watchdog.start()
         self._tune_sqlite()
         try:
             ahead: list = []  # the next batch, taken and checked while the last was stored
@@ -431,6 +440,58 @@ class IngestWorker:
 
 
 SLOW_BATCH_SECONDS = 1.0
+# A batch still storing after this long: where each thread of the worker is, logged once.
+STUCK_BATCH_SECONDS = 0.5
+STUCK_LOG_EVERY = 10.0  # seconds: at most one such log meanwhile (a long lock wait, say)
+
+
+class _Watchdog:
+    """Logs, once per batch, where every thread of the worker is when a batch has been
+    storing for ``after`` seconds: a stall that comes now and then (a lock held elsewhere,
+    another thread's long stretch of Python, a first-time cost) shows its cause in the log
+    while it lasts, when it is too late for a profiler to be attached."""
+
+    def __init__(self, after: float):
+        self.after = after
+        self._batch: tuple[float, int] | None = None  # (started, size) of the batch storing
+        self._logged_at = -STUCK_LOG_EVERY
+
+    @contextlib.contextmanager
+    def watching(self, size: int):
+        self._batch = (time.monotonic(), size)
+        try:
+            yield
+        finally:
+            self._batch = None
+
+    def run(self, stop: threading.Event) -> None:
+        seen = None
+        while not stop.wait(self.after / 5):
+            batch = self._batch
+            if batch is None or batch is seen:
+                continue
+            now = time.monotonic()
+            if now - batch[0] >= self.after and now - self._logged_at >= STUCK_LOG_EVERY:
+                seen, self._logged_at = batch, now
+                logger.warning(
+                    "a batch of %d has been storing for %.1f s; the worker's threads:\n%s",
+                    batch[1],
+                    now - batch[0],
+                    _threads_now(),
+                )
+
+
+def _threads_now(limit: int = 8) -> str:
+    """Each thread's innermost ``limit`` frames, innermost last."""
+    frames = sys._current_frames()
+    parts = []
+    for thread in threading.enumerate():
+        frame = frames.get(thread.ident)
+        if frame is None or thread is threading.current_thread():
+            continue
+        stack = "".join(traceback.format_stack(frame, limit=limit))
+        parts.append(f"[{thread.name}]\n{stack}")
+    return "".join(parts).rstrip()
 
 
 def _log_if_slow(size: int, timings: dict[str, float]) -> None:

@@ -128,6 +128,34 @@ def test_a_slow_batch_is_logged_with_where_its_time_went(caplog):
     )
 
 
+def test_a_batch_stuck_in_its_store_logs_where_every_thread_is(caplog):
+    """While a batch is stuck, the log says where: the stalled thread's own line included."""
+    import threading
+    import time
+
+    from eventguard.telemetry.worker import _Watchdog
+
+    watchdog = _Watchdog(0.1)
+    stop = threading.Event()
+    watcher = threading.Thread(target=watchdog.run, args=(stop,), name="watchdog")
+    watcher.start()
+    try:
+        with caplog.at_level("WARNING", logger="eventguard.worker"):
+            with watchdog.watching(7):
+                time.sleep(0.05)  # a batch stored in time: nothing said
+            assert caplog.records == []
+            with watchdog.watching(500):
+                time.sleep(0.6)  # stuck here
+    finally:
+        stop.set()
+        watcher.join()
+    [record] = caplog.records  # once per batch, however long it lasts
+    message = record.getMessage()
+    assert message.startswith("a batch of 500 has been storing for 0.")
+    assert "[MainThread]" in message
+    assert "time.sleep(0.6)  # stuck here" in message
+
+
 @pytest.mark.django_db
 def test_the_ingest_says_where_a_batch_spent_its_time(event):
     from eventguard.core.testing import make_unit
