@@ -71,6 +71,26 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.display_name or self.get_full_name() or self.username
 
+    def save(self, *args, **kwargs):
+        # A person read before their access changed and saved whole afterwards (Django's
+        # ``changepassword`` after its prompt, a shell session) would write back the old
+        # stamp, under which other processes may still keep the grants of before. Only
+        # ``access.access_changed`` writes the stamp of an existing person.
+        if (
+            not args
+            and kwargs.get("update_fields") is None
+            and not kwargs.get("force_insert")
+            and not self._state.adding
+            and self.pk is not None
+        ):
+            deferred = self.get_deferred_fields()
+            kwargs["update_fields"] = [
+                f.attname
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.attname != "access_stamp" and f.attname not in deferred
+            ]
+        super().save(*args, **kwargs)
+
 
 class Event(BilingualNameMixin, models.Model):
     code = models.SlugField(_("code"), max_length=50, unique=True)

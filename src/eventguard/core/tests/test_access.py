@@ -254,3 +254,23 @@ def test_an_event_changed_is_read_afresh_and_a_request_changes_only_its_own_copy
     access._kept[user.pk] = kept_elsewhere
     assert event_by_code(_next_request(user), event.code).name_en == "Renamed"
     assert [e.name_en for e in access.events_held(_next_request(user))] == ["Renamed"]
+
+
+def test_a_person_saved_whole_from_an_older_read_keeps_their_new_stamp(world):
+    """A person read before their role was revoked and saved whole afterwards (as the
+    ``changepassword`` command does after its prompt) must not bring back the stamp under
+    which another process still keeps the revoked role."""
+    from eventguard.core import access
+
+    event = world["event"]
+    admin = make_member(event, "admin")
+    user = make_member(event, "commander")
+    assert world["units"]["food_b"].pk in visible_units(_next_request(user), event)
+    kept_elsewhere = access._kept[user.pk]
+    read_before = _next_request(user)
+    services.role_revoke(actor=admin, assignment=user.assignments.get())
+    read_before.set_password("a-new-password-42")
+    read_before.save()
+    access._kept[user.pk] = kept_elsewhere  # as another process still holds it
+    assert visible_units(_next_request(user), event) == set()
+    assert _next_request(user).check_password("a-new-password-42")
