@@ -99,6 +99,9 @@ def event_update(*, actor: User | None, event: Event, **changes) -> Event:
     if actor is not None and not access.is_event_admin(actor, event):
         raise PermissionDenied(_("Only the event's administrators may change the event."))
     with transaction.atomic():
+        # Locked first: a role given meanwhile in the event waits for this change, so that
+        # the access stamps renewed below reach its person too.
+        list(Event.objects.select_for_update().filter(pk=event.pk).values_list("pk"))
         if "time_zone" in changes:
             _validate_time_zone(changes["time_zone"])
         before = snapshot(event)

@@ -3,11 +3,20 @@
 import csv
 import io
 
+import pytest
+from django.utils import translation
 from openpyxl import Workbook
 
 from eventguard.core import importers
 from eventguard.core.models import AuditEntry, RoleAssignment, Unit, User, Zone
 from eventguard.core.testing import credit_code, make_event, make_member, make_zone
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """The messages below are read in English, whatever language an earlier test left on."""
+    with translation.override("en"):
+        yield
 
 
 def csv_bytes(rows) -> bytes:

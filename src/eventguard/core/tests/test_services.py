@@ -4,11 +4,19 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from eventguard.core import services
 from eventguard.core.models import AuditEntry, RoleAssignment, UnitCategory, Zone
 from eventguard.core.servicekit import error_dict
 from eventguard.core.testing import credit_code, make_event, make_unit, make_user, make_zone
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """The messages below are read in English, whatever language an earlier test left on."""
+    with translation.override("en"):
+        yield
 
 
 def fields_of(exc_info) -> set[str]:
