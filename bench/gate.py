@@ -292,7 +292,8 @@ def render(args, database: str, results: dict, seeding: float) -> str:
         start,
         f"## Venue gate (`bench/gate.py`), {database.split()[0]}",
         "",
-        f"Measured {dt.date.today().isoformat()} on {machine()} (load average {load} when "
+        f"Measured {dt.datetime.now(dt.UTC).date().isoformat()} (UTC) on {machine()} "
+        f"(load average {load} when "
         f"the measurements ended: the machine was shared); database {database}. "
         f"{args.boxes:,} boxes declared through the bulk services ({seeding:.0f} s), "
         f"{args.in_transit:,} of them taken through the whole loop. "

@@ -549,7 +549,7 @@ def figures(args, database: str, prepared: dict, result: dict) -> dict:
     worst_key = max((k for k in pages if k != "baseline"), key=lambda k: pages[k]["p95"])
     errors = sum(result["errors"].values())
     return {
-        "date": dt.date.today().isoformat(),
+        "date": dt.datetime.now(dt.UTC).date().isoformat(),
         "machine": machine(),
         "load_average": os.getloadavg(),
         "database": database,
@@ -631,7 +631,7 @@ def render(fig: dict, db: str) -> str:
         start,
         f"## Dashboard and list pages (`bench/pages.py`), {fig['database'].split()[0]}",
         "",
-        f"Measured {fig['date']} on {fig['machine']} (load average {load_avg} when the "
+        f"Measured {fig['date']} (UTC) on {fig['machine']} (load average {load_avg} when the "
         f"measurement ended: the machine was shared, and the clients ran on it too); database "
         f"{fig['database']}. The reference scenario at scale {s['scale']:g}{seeded}: "
         f"{c['equipment']:,} pieces of equipment, {c['boxes']:,} boxes, "
