@@ -4,7 +4,7 @@ The catalogues are regenerated from the code into a copy of the source tree, so 
 string added without its translation fails here, not in front of a user.
 """
 
-import ast
+import gettext
 import os
 import shutil
 import subprocess
@@ -89,31 +89,18 @@ def test_the_committed_catalogues_are_compiled(tmp_path):
     assert not stale, f"run scripts/messages: stale or missing {stale}"
 
 
-def _po_entries(po: Path) -> list[dict]:
-    """The entries of a .po file (obsolete ones left out), each as a dict of its keywords
-    (msgctxt, msgid, msgid_plural, msgstr or msgstr[n]) and ``fuzzy``."""
-    entries: list[dict] = []
-    entry: dict = {}
-    keyword = None
-    for line in po.read_text(encoding="utf-8").splitlines() + [""]:
-        if line.startswith("#~"):
-            continue
-        if not line.strip() or (line.startswith("#") and "msgid" in entry):
-            if "msgid" in entry:
-                entries.append(entry)
-            entry = {}
-            keyword = None
-        if line.startswith("#,"):
-            entry["fuzzy"] = "fuzzy" in line[2:].replace(",", " ").split()
-        elif line.startswith('"') and keyword:
-            entry[keyword] += ast.literal_eval(line)
-        elif line and not line.startswith("#"):
-            keyword, _space, value = line.partition(" ")
-            if keyword in ("msgctxt", "msgid") and "msgid" in entry:
-                entries.append(entry)  # an entry without the blank line before the next
-                entry = {}
-            entry[keyword] = ast.literal_eval(value)
-    return entries
+def _translations(mo: Path) -> dict[tuple, tuple[str, ...]]:
+    """What Django reads from a compiled catalogue: (context, msgid) -> its translations
+    (one, or one per plural form); fuzzy entries are not compiled, the header is left out."""
+    with mo.open("rb") as f:
+        catalog = gettext.GNUTranslations(f)._catalog
+    found: dict[tuple, dict[int, str]] = defaultdict(dict)
+    for key, text in catalog.items():
+        msgid, form = key if isinstance(key, tuple) else (key, 0)
+        context, _sep, msgid = msgid.rpartition("\x04")
+        if msgid and text:
+            found[(context or None, msgid)][form] = text
+    return {key: tuple(forms[n] for n in sorted(forms)) for key, forms in found.items()}
 
 
 def test_a_string_has_one_meaning_across_the_catalogues():
@@ -121,16 +108,13 @@ def test_a_string_has_one_meaning_across_the_catalogues():
     same string differently make one of them win everywhere ("Cleared" of an alarm shown
     as a cold-chain box's "passed the test"). A string meaning different things in
     different domains carries a context (pgettext), one meaning everywhere else."""
-    catalogues = sorted(SOURCE.glob("**/locale/zh_Hans/LC_MESSAGES/django.po"))
+    catalogues = sorted(SOURCE.glob("**/locale/zh_Hans/LC_MESSAGES/django.mo"))
     assert catalogues
     translations: dict[tuple, dict[tuple, list[str]]] = defaultdict(lambda: defaultdict(list))
-    for po in catalogues:
-        app = po.parents[3].name
-        for entry in _po_entries(po):
-            msgstr = tuple(v for k, v in sorted(entry.items()) if k.startswith("msgstr"))
-            if not entry["msgid"] or entry.get("fuzzy") or not any(msgstr):
-                continue  # the header, and what Django does not use
-            translations[(entry.get("msgctxt"), entry["msgid"])][msgstr].append(app)
+    for mo in catalogues:
+        app = mo.parents[3].name
+        for key, msgstr in _translations(mo).items():
+            translations[key][msgstr].append(app)
     collisions = []
     for (context, msgid), found in sorted(
         translations.items(), key=lambda i: (i[0][1], i[0][0] or "")
