@@ -174,6 +174,13 @@ TEMPLATES = [
             ],
         },
     },
+    # The rows of the busiest list pages (<app>/jinja2/), rendered by the {% rows %} tag of
+    # a Django page: see eventguard/core/jinja.py.
+    {
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "APP_DIRS": True,
+        "OPTIONS": {"environment": "eventguard.core.jinja.environment"},
+    },
 ]
 
 AUTH_USER_MODEL = "core.User"

@@ -1,7 +1,9 @@
 """Template helpers shared by every page: the active menu entry, list query strings, badges,
-choice labels."""
+choice labels, a list's rows rendered by Jinja2."""
 
 from django import template
+from django.template import engines
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
 register = template.Library()
@@ -34,6 +36,17 @@ def query_with(context, **changes) -> str:
             params[key] = value
     encoded = params.urlencode()
     return f"?{encoded}" if encoded else "?"
+
+
+@register.simple_tag(takes_context=True)
+def rows(context, template_name: str) -> str:
+    """The rows of a list, rendered by the Jinja2 template ``template_name`` (under an app's
+    ``jinja2/`` folder) with the page's context: several times faster than Django's engine
+    for a table of 50 rows (see eventguard/core/jinja.py). The page's ``csrf_token`` is
+    passed on, so a row's form carries the same token as the rest of the page."""
+    rows_template = engines["jinja2"].get_template(template_name)
+    # Jinja2 has escaped what it rendered.
+    return mark_safe(rows_template.render(context.flatten()))
 
 
 @register.filter
