@@ -440,16 +440,21 @@ class IngestWorker:
 
 
 SLOW_BATCH_SECONDS = 1.0
-# A batch still storing after this long: where each thread of the worker is, logged once.
+# A batch still storing after this long: where each thread of the worker is, logged.
 STUCK_BATCH_SECONDS = 0.5
-STUCK_LOG_EVERY = 10.0  # seconds: at most one such log meanwhile (a long lock wait, say)
+STUCK_LOG_EVERY = 10.0  # seconds: at most one such first look meanwhile (a long lock wait, say)
+STUCK_AGAIN = 4  # a batch still storing after this many times as long is logged again...
+# ... and again each time its age doubles (2 s, 4 s, 8 s...): a long stall shows how it goes on.
 
 
 class _Watchdog:
-    """Logs, once per batch, where every thread of the worker is when a batch has been
-    storing for ``after`` seconds: a stall that comes now and then (a lock held elsewhere,
-    another thread's long stretch of Python, a first-time cost) shows its cause in the log
-    while it lasts, when it is too late for a profiler to be attached."""
+    """Logs where every thread of the worker is when a batch has been storing for ``after``
+    seconds, and again while it lasts (at ``STUCK_AGAIN`` times that, then each time its age
+    doubles): a stall that comes now and then (a lock held elsewhere, another thread's long
+    stretch of Python, a first-time cost) shows its cause in the log while it lasts, when it
+    is too late for a profiler to be attached. The first look at a batch is skipped within
+    ``STUCK_LOG_EVERY`` of the last log, so that many short stalls do not flood the log; a
+    batch stuck for longer is always logged."""
 
     def __init__(self, after: float):
         self.after = after
@@ -465,20 +470,28 @@ class _Watchdog:
             self._batch = None
 
     def run(self, stop: threading.Event) -> None:
-        seen = None
+        seen, look_at = None, 0.0  # the batch watched, and its age at the next look
         while not stop.wait(self.after / 5):
             batch = self._batch
-            if batch is None or batch is seen:
+            if batch is None:
                 continue
+            if batch is not seen:
+                seen, look_at = batch, self.after
             now = time.monotonic()
-            if now - batch[0] >= self.after and now - self._logged_at >= STUCK_LOG_EVERY:
-                seen, self._logged_at = batch, now
-                logger.warning(
-                    "a batch of %d has been storing for %.1f s; the worker's threads:\n%s",
-                    batch[1],
-                    now - batch[0],
-                    _threads_now(),
-                )
+            age = now - batch[0]
+            if age < look_at:
+                continue
+            first = look_at == self.after
+            look_at = self.after * STUCK_AGAIN if first else look_at * 2
+            if first and now - self._logged_at < STUCK_LOG_EVERY:
+                continue
+            self._logged_at = now
+            logger.warning(
+                "a batch of %d has been storing for %.1f s; the worker's threads:\n%s",
+                batch[1],
+                age,
+                _threads_now(),
+            )
 
 
 def _threads_now(limit: int = 8) -> str:

@@ -128,32 +128,65 @@ def test_a_slow_batch_is_logged_with_where_its_time_went(caplog):
     )
 
 
-def test_a_batch_stuck_in_its_store_logs_where_every_thread_is(caplog):
-    """While a batch is stuck, the log says where: the stalled thread's own line included."""
+def _watch(after: float):
     import threading
-    import time
 
     from eventguard.telemetry.worker import _Watchdog
 
-    watchdog = _Watchdog(0.1)
+    watchdog = _Watchdog(after)
     stop = threading.Event()
     watcher = threading.Thread(target=watchdog.run, args=(stop,), name="watchdog")
     watcher.start()
+    return watchdog, stop, watcher
+
+
+def test_a_batch_stuck_in_its_store_logs_where_every_thread_is(caplog):
+    """While a batch is stuck, the log says where: the stalled thread's own line included."""
+    import time
+
+    watchdog, stop, watcher = _watch(0.1)
     try:
         with caplog.at_level("WARNING", logger="eventguard.worker"):
             with watchdog.watching(7):
                 time.sleep(0.05)  # a batch stored in time: nothing said
             assert caplog.records == []
             with watchdog.watching(500):
-                time.sleep(0.6)  # stuck here
+                time.sleep(0.3)  # stuck here
     finally:
         stop.set()
         watcher.join()
-    [record] = caplog.records  # once per batch, however long it lasts
+    [record] = caplog.records  # under 4 times the threshold: looked at once
     message = record.getMessage()
     assert message.startswith("a batch of 500 has been storing for 0.")
     assert "[MainThread]" in message
-    assert "time.sleep(0.6)  # stuck here" in message
+    assert "time.sleep(0.3)  # stuck here" in message
+
+
+def test_a_long_stall_is_logged_again_as_it_lasts_even_right_after_another(caplog):
+    """A short stall, then at once a long one: the long one's first look is skipped (no
+    flood of logs), but as it lasts it is logged, at 4 times the threshold and then each
+    time its age doubles, with where the stalled thread is each time."""
+    import time
+
+    watchdog, stop, watcher = _watch(0.1)
+    try:
+        with caplog.at_level("WARNING", logger="eventguard.worker"):
+            with watchdog.watching(50):
+                time.sleep(0.15)  # short stall
+            with watchdog.watching(1150):
+                time.sleep(1.0)  # long stall
+    finally:
+        stop.set()
+        watcher.join()
+    messages = [record.getMessage() for record in caplog.records]
+    assert [m.split(" has been")[0] for m in messages] == [
+        "a batch of 50",
+        "a batch of 1150",  # at 0.4 s
+        "a batch of 1150",  # at 0.8 s
+    ]
+    ages = [float(m.split("storing for ")[1].split(" s;")[0]) for m in messages[1:]]
+    assert ages[0] >= 0.4 and ages[1] >= 0.8
+    assert all("time.sleep(1.0)  # long stall" in m for m in messages[1:])
 
 
 @pytest.mark.django_db
