@@ -6,7 +6,9 @@ import re
 from html import unescape
 
 import pytest
+from django.template import engines
 from django.test import Client
+from django.utils import translation
 
 from eventguard.alerts.models import Alarm
 from eventguard.core.services import person_update
@@ -141,3 +143,35 @@ def test_a_person_who_may_not_change_alarms_has_no_acknowledge_button(hall):
     rows = table(client_for(hall.auditor).get(f"/e/{hall.event.code}/alarms/"))
     assert "Passenger trapped" in rows
     assert "<form" not in rows and "Acknowledge" not in rows
+
+
+LATE_EVENING_UTC = dt.datetime(2021, 11, 5, 23, 30, 7, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+@pytest.mark.parametrize(
+    ("value", "date_format"),
+    [
+        (LATE_EVENING_UTC, "Y-m-d H:i"),
+        (LATE_EVENING_UTC, "m-d H:i:s"),
+        (LATE_EVENING_UTC, "y/m/d 100%"),
+        (LATE_EVENING_UTC, "N j, Y P"),
+        (LATE_EVENING_UTC, "SHORT_DATETIME_FORMAT"),
+        (LATE_EVENING_UTC, r"\Y\e\a\r Y"),
+        (dt.date(2021, 11, 5), "Y-m-d"),
+        (dt.date(2021, 11, 5), "DATE_FORMAT"),
+        (dt.date(2021, 11, 5), "D Y-m-d"),
+        (None, "Y-m-d"),
+        ("", "Y-m-d"),
+    ],
+)
+def test_a_date_in_a_row_reads_as_on_a_django_page(settings, language, value, date_format):
+    settings.TIME_ZONE = "Asia/Shanghai"
+    with translation.override(language):
+        rows = (
+            engines["jinja2"].from_string("{{ v|date(f) }}").render({"v": value, "f": date_format})
+        )
+        page = (
+            engines["django"].from_string("{{ v|date:f }}").render({"v": value, "f": date_format})
+        )
+    assert rows == page
