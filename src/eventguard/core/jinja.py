@@ -2,8 +2,9 @@
 
 A list page of 50 records spends most of its server time in Django's template engine
 rendering the table's rows (a quarter of a millisecond per row, against a few milliseconds
-for everything around them). Jinja2 compiles a template to Python code and renders those
-rows several times faster, so the rows of these pages are Jinja2 templates under
+for everything around them). Jinja2 compiles a template to Python code; with the numeric
+dates written by strftime (``date`` below) it renders 50 rows 3-4 times faster (measured on
+the box, equipment and hidden-danger rows). So the rows of these pages are Jinja2 templates under
 ``<app>/jinja2/<app>/_<name>_rows.html`` while the page around them stays a Django template:
 
     <tbody>{% rows "alerts/_alarm_rows.html" %}</tbody>
@@ -13,8 +14,9 @@ context. To let a row template read like the Django one, this environment has Dj
 built-in filters, humanize's and the project's own filters under the same names
 (``{{ alarm.last_at|date("m-d H:i:s") }}``, ``{{ box|choice_label("state") }}``), behaving as in
 Django: a missing value is an empty string, a date is shown in the current (the event's)
-time zone, output is escaped. Strings are translated with ``{{ _("Overdue") }}``, which
-Django's makemessages reads in a variable tag (it cannot read Jinja2's ``{% trans %}``).
+time zone (written by strftime when its format has only numbers), output is escaped.
+Strings are translated with ``{{ _("Overdue") }}``, which Django's makemessages reads in a
+variable tag (it cannot read Jinja2's ``{% trans %}``).
 """
 
 import datetime as dt
@@ -81,7 +83,7 @@ def date(value, arg=None):
     """Django's ``date`` filter, written by strftime when the format has only numbers: Django's
     formatter (a regular expression and a method call per letter) took most of a row's time
     in the lists, where every date has such a format."""
-    if isinstance(value, dt.date) and arg is not None and value.year >= 1000:
+    if isinstance(value, dt.date) and isinstance(arg, str) and value.year >= 1000:
         numeric = _strftime_format(arg)
         if numeric is not None and (isinstance(value, dt.datetime) or not numeric[1]):
             return value.strftime(numeric[0])
