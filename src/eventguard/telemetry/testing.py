@@ -17,6 +17,19 @@ from .models import Device
 _counter = itertools.count(1)
 
 
+def forget_process_caches() -> None:
+    """Empty the caches a process keeps between batches (the rule book, the device directory,
+    the tally registrations): a test's rows must not be seen by the next test."""
+    from eventguard.alerts.engine import forget_rulebook
+
+    from . import bulk
+    from .services import directory
+
+    forget_rulebook()
+    directory.clear()
+    bulk._registrations.clear()
+
+
 def make_device(
     event: Event,
     *,

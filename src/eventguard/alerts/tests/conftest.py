@@ -12,17 +12,11 @@ def _english():
 @pytest.fixture(autouse=True)
 def _fresh_caches():
     """The process caches (rule book, device directory) must not outlive a test's rows."""
-    from eventguard.alerts.engine import forget_rulebook
-    from eventguard.telemetry import bulk
-    from eventguard.telemetry.services import directory
+    from eventguard.telemetry.testing import forget_process_caches
 
-    forget_rulebook()
-    directory.clear()
-    bulk._registrations.clear()
+    forget_process_caches()
     yield
-    forget_rulebook()
-    directory.clear()
-    bulk._registrations.clear()
+    forget_process_caches()
 
 
 @pytest.fixture
