@@ -494,17 +494,62 @@ class _Watchdog:
             )
 
 
-def _threads_now(limit: int = 8) -> str:
-    """Each thread's innermost ``limit`` frames, innermost last."""
+def _threads_now(limit: int = 8, main_limit: int = 16) -> str:
+    """Each thread's innermost ``limit`` frames (the main thread's ``main_limit``), innermost
+    last, with what the kernel says the thread is doing (Linux): running, or asleep and
+    where (a lock, the interpreter's lock, a socket), which the Python frames alone do not
+    tell when the thread is inside C code. On PostgreSQL, what the database's sessions of
+    this worker are waiting for."""
     frames = sys._current_frames()
     parts = []
     for thread in threading.enumerate():
         frame = frames.get(thread.ident)
         if frame is None or thread is threading.current_thread():
             continue
-        stack = "".join(traceback.format_stack(frame, limit=limit))
-        parts.append(f"[{thread.name}]\n{stack}")
-    return "".join(parts).rstrip()
+        depth = main_limit if thread is threading.main_thread() else limit
+        stack = "".join(traceback.format_stack(frame, limit=depth))
+        parts.append(f"[{thread.name}]{_kernel_state(thread.native_id)}\n{stack}")
+    return "".join(parts).rstrip() + _database_sessions()
+
+
+def _kernel_state(native_id: int | None) -> str:
+    """' (R running)' or ' (S sleeping in futex_wait_queue)', from /proc; '' elsewhere."""
+    try:
+        task = f"/proc/self/task/{native_id}"
+        with open(f"{task}/stat") as stat:
+            state = stat.read().rsplit(")", 1)[1].split()[0]
+        with open(f"{task}/wchan") as wchan:
+            where = wchan.read().strip()
+    except (OSError, IndexError):
+        return ""
+    names = {"R": "running", "S": "sleeping", "D": "waiting for the disk"}
+    text = f"{state} {names.get(state, '')}".rstrip()
+    return f" ({text} in {where})" if where and where != "0" else f" ({text})"
+
+
+def _database_sessions() -> str:
+    """PostgreSQL: each session on this database, its state and what it waits for (a lock,
+    I/O, the write-ahead log), through a connection of the watchdog's own."""
+    if db_connection.vendor != "postgresql":
+        return ""
+    try:
+        with db_connection.cursor() as cursor:
+            cursor.execute("SET statement_timeout = 1000")
+            cursor.execute(
+                "SELECT pid, backend_type, state, wait_event_type, wait_event, "
+                "left(regexp_replace(query, '\\s+', ' ', 'g'), 80) FROM pg_stat_activity "
+                "WHERE (datname = current_database() OR datname IS NULL) "
+                "AND pid <> pg_backend_pid() ORDER BY pid"
+            )
+            rows = cursor.fetchall()
+    except Exception as exc:
+        _close_connection()
+        return f"\n[database] not read: {exc}"
+    lines = [
+        f"  {pid} {kind}: {state or '-'}, waiting for {etype or '-'}/{event or '-'}: {query}"
+        for pid, kind, state, etype, event, query in rows
+    ]
+    return "\n[database]\n" + "\n".join(lines)
 
 
 def _log_if_slow(size: int, timings: dict[str, float]) -> None:

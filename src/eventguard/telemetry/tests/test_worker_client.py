@@ -158,8 +158,23 @@ def test_a_batch_stuck_in_its_store_logs_where_every_thread_is(caplog):
     [record] = caplog.records  # under 4 times the threshold: looked at once
     message = record.getMessage()
     assert message.startswith("a batch of 500 has been storing for 0.")
-    assert "[MainThread]" in message
+    assert "[MainThread] (S sleeping in " in message  # what the kernel says it is doing
     assert "time.sleep(0.3)  # stuck here" in message
+
+
+@pytest.mark.django_db
+def test_a_stuck_batch_on_postgresql_shows_what_the_database_sessions_wait_for():
+    from django.db import connection
+
+    from eventguard.telemetry.worker import _database_sessions
+
+    sessions = _database_sessions()
+    if connection.vendor != "postgresql":
+        assert sessions == ""
+        return
+    assert sessions.startswith("\n[database]\n")
+    # The server's own processes are listed too: a checkpoint or the log writer at work.
+    assert "checkpointer: -, waiting for " in sessions
 
 
 def test_a_long_stall_is_logged_again_as_it_lasts_even_right_after_another(caplog):
