@@ -26,8 +26,9 @@ A second thread runs the periodic work (time rules, the offline rule, escalation
 housekeeping), each task safe with several workers running (see alerts/tasks.py), and,
 every second, the database upkeep of the ingest (telemetry/tasks.py: ``ingest_upkeep``). A third
 delivers the committed domain events to their subscribers (escalation, notifications,
-webhooks, the alarm notices on ``<root>/<event>/alarms``), so that the ingest loop never
-waits for them.
+webhooks), so that the ingest loop never waits for them. An alarm's change is told on
+``<root>/<event>/alarms`` for the live screens right after its commit, before those
+subscribers run.
 """
 
 from __future__ import annotations
@@ -54,7 +55,6 @@ from django.db import InterfaceError, OperationalError, close_old_connections
 from django.db import connection as db_connection
 
 from eventguard.core import bus
-from eventguard.core.bus import subscribe
 from eventguard.core.context import new_request_id
 
 from .contract import Reason
@@ -115,16 +115,10 @@ class Backoff:
         self.current = self.first
 
 
-_active_notifier = None
-
-
-@subscribe("alerts.alarm.raised")
-@subscribe("alerts.alarm.cleared")
-@subscribe("alerts.alarm.acknowledged")
-def _notify(name: str, payload: dict) -> None:
-    """Alarm changes, after their commit, on ``<root>/<event>/alarms`` for live screens."""
-    if _active_notifier is not None:
-        _active_notifier(name, payload)
+# Alarm changes, told on ``<root>/<event>/alarms`` for live screens as soon as they commit.
+ALARM_CHANGES = frozenset(
+    {"alerts.alarm.raised", "alerts.alarm.cleared", "alerts.alarm.acknowledged"}
+)
 
 
 class IngestWorker:
@@ -142,7 +136,6 @@ class IngestWorker:
         self._connected = threading.Event()
         self._event_codes: dict[int, str] = {}
         self._effects: queue.SimpleQueue = queue.SimpleQueue()
-        self._committed_at = 0.0
         self._watchdog = _Watchdog(STUCK_BATCH_SECONDS)
         self.batches = 0
         self.processed = 0
@@ -302,7 +295,7 @@ class IngestWorker:
         generation = self._generation
         self.client.ack_many([m.mid for g, m in batch if g == generation and m.qos == 1])
 
-    def _notify_alarm(self, name: str, payload: dict) -> None:
+    def _notify_alarm(self, name: str, payload: dict, at: float) -> None:
         event_id = payload.get("event_id")
         code = self._event_codes.get(event_id)
         if code is None:
@@ -312,8 +305,7 @@ class IngestWorker:
             if code is None:
                 return
             self._event_codes[event_id] = code
-        # "at": when the change had committed (see _deliver), not when this notice goes out.
-        body = {"change": name.rsplit(".", 1)[-1], "at": self._committed_at, **payload}
+        body = {"change": name.rsplit(".", 1)[-1], "at": at, **payload}
         self.client.publish(
             f"{self.config.topic_root}/{code}/alarms",
             json.dumps(body, default=str, separators=(",", ":")),
@@ -321,16 +313,25 @@ class IngestWorker:
         )
 
     def _deliver(self, name: str, payload: dict) -> None:
-        """Committed domain events go to the effects thread: the ingest loop never waits for
-        their subscribers (escalation, notifications, webhooks, these notices)."""
-        self._effects.put((time.time(), name, payload))
+        """Right after a commit, in the thread that committed: an alarm change is told to the
+        live screens at once (a publish at QoS 0, which does not wait for the broker), then
+        every committed domain event goes to the effects thread, so that neither the ingest
+        loop nor these notices wait for the subscribers (escalation, notifications,
+        webhooks)."""
+        at = time.time()
+        if self.config.notify_alarms and name in ALARM_CHANGES:
+            try:
+                self._notify_alarm(name, payload, at)
+            except Exception:  # a notice must not undo a commit, nor stop the ingest
+                logger.exception("telling the live screens of %s failed", name)
+        self._effects.put((at, name, payload))
 
     def _run_effects(self) -> None:
         while True:
             item = self._effects.get()
             if item is None:
                 break
-            self._committed_at, name, payload = item
+            _at, name, payload = item
             try:
                 bus.dispatch(name, payload)
             except Exception:
@@ -349,14 +350,11 @@ class IngestWorker:
                 cursor.execute("PRAGMA cache_size = -65536")
 
     def run(self) -> None:
-        global _active_notifier
         # The hot path allocates many short-lived objects and makes no cycles: the cyclic
         # collector would run every few hundred messages for nothing (measured: 8 % of the
         # worker's CPU on SQLite). Everything loaded so far is set aside for good.
         gc.freeze()
         gc.set_threshold(200_000, 50, 100)
-        if self.config.notify_alarms:
-            _active_notifier = self._notify_alarm
         effects = threading.Thread(target=self._run_effects, name="effects", daemon=True)
         effects.start()
         bus.deliver_with(self._deliver)
@@ -399,7 +397,6 @@ class IngestWorker:
             bus.deliver_with(None)
             self._effects.put(None)  # after what is queued: the effects of stored batches
             effects.join(timeout=30)
-            _active_notifier = None
             self.client.disconnect()
             self.client.loop_stop()
             _close_connection()

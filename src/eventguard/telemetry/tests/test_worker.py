@@ -133,6 +133,45 @@ def test_a_fault_from_mosquitto_pub_is_a_critical_alarm_in_the_api_within_a_seco
     worker.wait(30)
 
 
+def test_live_screens_are_told_of_an_alarm_as_it_is_raised_and_cleared(deployment):
+    """The worker tells ``<root>/<event>/alarms`` of each alarm change right after its
+    commit: what a command screen listens to."""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    root, event = new_root(), "notices"
+    deployment.create_event(event, ["lc-3"])
+    worker = deployment.start_worker(topic_root=root, client_id=f"{root}-w")
+    worker_ready(worker)
+    notices: list[dict] = []
+    broker = urlsplit(deployment.mqtt_url)
+    screen = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"{root}-screen")
+    screen.on_message = lambda _c, _u, message: notices.append(json.loads(message.payload))
+    screen.connect(broker.hostname, broker.port or 1883)
+    screen.subscribe(f"{root}/{event}/alarms", qos=0)
+    screen.loop_start()
+    publisher = Publisher(deployment.mqtt_url, root, event)
+    try:
+        time.sleep(0.5)  # the screen's subscription in place
+        before = time.time()
+        publisher.send("lc-3", status(1, fault="trapped_at_floor"))
+        assert wait_until(lambda: notices, seconds=5, interval=0.02), "no notice"
+        raised = notices[0]
+        assert raised["change"] == "raised"
+        assert before <= raised["at"] <= time.time()
+        publisher.send("lc-3", status(2))
+        assert wait_until(lambda: len(notices) >= 2, seconds=5, interval=0.02)
+        cleared = notices[1]
+        assert cleared["change"] == "cleared"
+        assert cleared["alarm_id"] == raised["alarm_id"]
+    finally:
+        publisher.close()
+        screen.loop_stop()
+        screen.disconnect()
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(30)
+
+
 SUPERUSER = r"""
 from eventguard.core.models import User
 from eventguard.core import services
