@@ -155,3 +155,46 @@ def test_a_thread_that_waits_too_long_goes_on_without_its_turn():
     assert turns.queued == 0, "a thread that gave up is no longer in the queue"
     turns.release()
     assert turns.acquire(timeout=0.05), "released with nobody waiting: free again"
+
+
+def test_a_preferred_holder_keeps_its_turn_until_the_first_waiting_has_waited_long_enough(
+    monkeypatch,
+):
+    """The ingest's connection is preferred: it may begin its next batch at once while
+    another thread has waited less than PATIENCE, and hands the turn over after that."""
+    from eventguard.core.backends.sqlite import base
+
+    monkeypatch.setattr(base, "PATIENCE", 0.3)
+    turns = WriteTurns()
+    assert turns.acquire(timeout=1)
+    got = threading.Event()
+    waiter = threading.Thread(target=lambda: turns.acquire(10) and got.set())
+    waiter.start()
+    while turns.queued < 1:
+        threading.Event().wait(0.001)
+    turns.release(preferred=True)
+    assert turns.acquire(timeout=0), "the preferred holder begins again at once"
+    assert not got.is_set()
+    threading.Event().wait(0.35)  # the other thread has now waited longer than PATIENCE
+    assert not got.is_set(), "the turn is still held"
+    turns.release(preferred=True)
+    assert got.wait(5), "handed over once the other thread had waited long enough"
+    waiter.join(5)
+    assert turns.acquire(timeout=0) is False
+    turns.release()
+
+
+def test_a_preferred_holder_that_does_not_come_back_leaves_nobody_waiting(monkeypatch):
+    from eventguard.core.backends.sqlite import base
+
+    monkeypatch.setattr(base, "PATIENCE", 0.05)
+    turns = WriteTurns()
+    assert turns.acquire(timeout=1)
+    got = threading.Event()
+    waiter = threading.Thread(target=lambda: turns.acquire(10) and got.set())
+    waiter.start()
+    while turns.queued < 1:
+        threading.Event().wait(0.001)
+    turns.release(preferred=True)  # freed, not handed over: the other one is young
+    assert got.wait(2), "the waiting thread takes the free turn at its next look"
+    waiter.join(5)
