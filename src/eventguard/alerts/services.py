@@ -403,11 +403,13 @@ def alarms_apply(
         for alarm, fields, before in touched.values():
             if alarm.pk is None:
                 continue
-            save_validated(alarm, update_fields=sorted(fields))
+            # The database keeps one open alarm per (rule, subject) itself; Django's check of
+            # it would cost a query per alarm (save_validated).
+            save_validated(alarm, update_fields=sorted(fields), ask_database=False)
             action = "alarm.clear" if alarm.state == AlarmState.CLEARED else "alarm.repeat"
             changes.append(Change(action=action, obj=alarm, before=before, after=snapshot(alarm)))
         for alarm in result.raised:
-            save_validated(alarm)
+            save_validated(alarm, ask_database=False)
             changes.append(Change(action="alarm.raise", obj=alarm, after=snapshot(alarm)))
             if alarm.state == AlarmState.CLEARED:
                 changes.append(Change(action="alarm.clear", obj=alarm, after=snapshot(alarm)))

@@ -41,11 +41,20 @@ def apply_changes(obj: models.Model, changes: dict, *, editable: set[str]) -> li
 
 
 def save_validated(
-    obj: models.Model, *, update_fields: list[str] | None = None, exclude: list[str] | None = None
+    obj: models.Model,
+    *,
+    update_fields: list[str] | None = None,
+    exclude: list[str] | None = None,
+    ask_database: bool = True,
 ) -> None:
     """``full_clean()`` then save; a database constraint that still fires becomes a
-    ValidationError, never a half-written row."""
-    obj.full_clean(exclude=exclude)
+    ValidationError, never a half-written row.
+
+    ``ask_database=False`` validates the fields only and leaves the unique and check
+    constraints to the database itself: for the system's own writes in bulk (the alarms of
+    an ingest batch), where Django's checks would cost a query in a savepoint per constraint
+    and per row (seconds for a batch that touches a thousand alarms)."""
+    obj.full_clean(exclude=exclude, validate_unique=ask_database, validate_constraints=ask_database)
     try:
         if update_fields is not None:
             auto_now = [f.name for f in obj._meta.concrete_fields if getattr(f, "auto_now", False)]
