@@ -345,9 +345,6 @@ class IngestWorker:
         checkpoints, passively, every second), and a batch's pages fit in the page cache
         (the default 2 MiB spills them to the WAL in the middle of the transaction)."""
         if db_connection.vendor == "sqlite":
-            # Its batches go before the other threads' writes, within a bound (the backend's
-            # PATIENCE): eventguard/core/backends/sqlite.
-            db_connection.prefer_write_turns = True
             with db_connection.cursor() as cursor:
                 cursor.execute("PRAGMA wal_autocheckpoint = 0")
                 cursor.execute("PRAGMA cache_size = -65536")

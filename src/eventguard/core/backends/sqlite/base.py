@@ -12,13 +12,7 @@ after batch.
 Here a transaction (``BEGIN IMMEDIATE``, the settings' transaction mode, which takes the
 write lock at its start) first waits for its turn in a queue of the process's threads that
 write to the same file, first come first served, and gives the turn to the next one when
-it commits or rolls back. A connection may be preferred (``prefer_write_turns``, the
-ingest's): it keeps the turn, even with others waiting, until the first of them has waited
-``PATIENCE`` seconds, so that the ingest is interrupted at most once in that time and the
-others wait no longer than that and one of its transactions. (Taking turns strictly, the
-ingest waited for every escalation and timer in between its batches: its alarms' latency
-on SQLite went from p50 61 ms, p99 188 ms to p50 223 ms, p99 478 ms at 5,000 messages/s,
-docs/benchmarks.md.) Other processes (the web server beside the worker) still meet
+it commits or rolls back. Other processes (the web server beside the worker) still meet
 SQLite's own lock and busy handler. A thread that does not get its turn within the
 connection's timeout goes on without it, to SQLite's lock as before.
 """
@@ -28,20 +22,16 @@ from __future__ import annotations
 import collections
 import os
 import threading
-import time
 
 from django.db.backends.sqlite3 import base
 
-PATIENCE = 0.1  # seconds: how long a preferred connection may keep others waiting
-
 
 class WriteTurns:
-    """A lock that is handed, on release, to the thread that has waited longest (by a
-    preferred holder, only once that thread has waited ``PATIENCE``)."""
+    """A lock that is handed, on release, to the thread that has waited longest."""
 
     def __init__(self):
         self._mutex = threading.Lock()
-        self._waiting: collections.deque[tuple[threading.Lock, float]] = collections.deque()
+        self._waiting: collections.deque[threading.Lock] = collections.deque()
         self._held = False
 
     def acquire(self, timeout: float) -> bool:
@@ -51,30 +41,20 @@ class WriteTurns:
                 return True
             baton = threading.Lock()
             baton.acquire()
-            entry = (baton, time.monotonic())
-            self._waiting.append(entry)
-        deadline = entry[1] + timeout
-        while True:
-            # Looking again every PATIENCE: a preferred holder frees the turn without
-            # handing it over while the first in the queue is young.
-            if baton.acquire(timeout=max(0.0, min(PATIENCE, deadline - time.monotonic()))):
-                return True  # handed over by release()
-            with self._mutex:
-                if entry not in self._waiting:
-                    return True  # handed over between the timeout and here
-                if not self._held:
-                    self._waiting.remove(entry)
-                    self._held = True
-                    return True
-                if time.monotonic() >= deadline:
-                    self._waiting.remove(entry)
-                    return False
-
-    def release(self, preferred: bool = False) -> None:
+            self._waiting.append(baton)
+        if baton.acquire(timeout=timeout):
+            return True  # handed over by release()
         with self._mutex:
-            waiting = self._waiting
-            if waiting and (not preferred or time.monotonic() - waiting[0][1] >= PATIENCE):
-                waiting.popleft()[0].release()  # the lock stays held, by the next one
+            try:
+                self._waiting.remove(baton)
+            except ValueError:
+                return True  # handed over between the timeout and here
+            return False
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._waiting:
+                self._waiting.popleft().release()  # the lock stays held, by the next one
             else:
                 self._held = False
 
@@ -95,7 +75,6 @@ def turns_for(name: str) -> WriteTurns:
 
 class DatabaseWrapper(base.DatabaseWrapper):
     _turn: WriteTurns | None = None
-    prefer_write_turns = False  # the ingest's connection (see the module's docstring)
 
     def _start_transaction_under_autocommit(self):
         if self.transaction_mode == "IMMEDIATE" and not self.is_in_memory_db():
@@ -112,7 +91,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def _end_turn(self) -> None:
         turn, self._turn = self._turn, None
         if turn is not None:
-            turn.release(preferred=self.prefer_write_turns)
+            turn.release()
 
     def _commit(self):
         try:
