@@ -90,8 +90,7 @@ if EMBEDDED:
     HOME.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
-            # Django's SQLite backend, the process's writers taken in turn (its docstring).
-            "ENGINE": "eventguard.core.backends.sqlite",
+            "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(HOME / "eventguard.sqlite3"),
             "OPTIONS": {
                 "timeout": 30,
@@ -104,7 +103,6 @@ if EMBEDDED:
 else:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
     if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-        DATABASES["default"]["ENGINE"] = "eventguard.core.backends.sqlite"
         DATABASES["default"].setdefault("OPTIONS", {}).update(
             {"timeout": 30, "transaction_mode": "IMMEDIATE"}
         )
