@@ -403,8 +403,8 @@ def alarms_apply(
         for alarm, fields, before in touched.values():
             if alarm.pk is None:
                 continue
-            # The database keeps one open alarm per (rule, subject) itself; Django's check of
-            # it would cost a query per alarm (save_validated).
+            # The database holds the alarm's constraints and foreign keys itself; Django's
+            # checks of them would cost queries per alarm (save_validated).
             save_validated(alarm, update_fields=sorted(fields), ask_database=False)
             action = "alarm.clear" if alarm.state == AlarmState.CLEARED else "alarm.repeat"
             changes.append(Change(action=action, obj=alarm, before=before, after=snapshot(alarm)))

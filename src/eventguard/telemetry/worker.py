@@ -324,14 +324,14 @@ class IngestWorker:
                 self._notify_alarm(name, payload, at)
             except Exception:  # a notice must not undo a commit, nor stop the ingest
                 logger.exception("telling the live screens of %s failed", name)
-        self._effects.put((at, name, payload))
+        self._effects.put((name, payload))
 
     def _run_effects(self) -> None:
         while True:
             item = self._effects.get()
             if item is None:
                 break
-            _at, name, payload = item
+            name, payload = item
             try:
                 bus.dispatch(name, payload)
             except Exception:
