@@ -341,6 +341,7 @@ def alarms_apply(
         changes: list[Change] = []
         entries: list[AlarmEntry] = []
         touched: dict[int, tuple[Alarm, set[str], dict | None]] = {}
+        listed: set[int] = set()  # the alarms (by id) raised or repeated so far
         for item in items:
             rule = rules.get(item.rule_id)
             if rule is None or not rule.enabled:
@@ -353,6 +354,7 @@ def alarms_apply(
                     alarm = _new_alarm(rule, item, point)
                     open_alarms[key] = alarm
                     result.raised.append(alarm)
+                    listed.add(id(alarm))
                     continue
                 if not point and alarm.condition_active:
                     continue  # the condition already holds (another device, say)
@@ -372,8 +374,9 @@ def alarms_apply(
                         details=item.details,
                     )
                 )
-                if alarm not in result.raised and alarm not in result.repeated:
+                if id(alarm) not in listed:
                     result.repeated.append(alarm)
+                    listed.add(id(alarm))
             else:
                 if alarm is None or not alarm.condition_active:
                     continue

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -547,16 +548,21 @@ def _store(checked: CheckedBatch, *, careful: bool, meanwhile) -> IngestResult:
             per_device = _per_device([placed[j] for j in written])
             evaluation.append(_evaluate(book, devices, per_device, now))
             meanwhile()
-        alarms = _update_and_apply(*evaluation[0])
+        timings: dict[str, float] = {}
+        alarms = _update_and_apply(*evaluation[0], timings)
         if dead:
             DeadLetter.objects.bulk_create(dead, batch_size=500)
         for event_id in sorted(set(stored_in) | set(duplicates_in)):
             bulk.add_to_tally(event_id, _hour(now), stored_in[event_id], duplicates_in[event_id])
         applied = time.perf_counter()
+    # The devices' update, the endings' check and the alarms in their own parts (what is
+    # left after the write: the rules of a careful write, the dead letters, the tallies).
+    applying = sum(timings.values())
     timings = {
         "devices": locked - began,
         "write": written_at - locked,
-        "alarms": applied - written_at,
+        **timings,
+        "other": max(0.0, applied - written_at - applying),
         "commit": time.perf_counter() - applied,
     }
     return IngestResult(
@@ -619,25 +625,49 @@ def _evaluate(book: engine.RuleBook, devices: dict, per_device: dict, now: dt.da
     return changes, endings, updates
 
 
-def _update_and_apply(changes: list, endings: list, updates: list) -> ApplyResult:
+def _update_and_apply(changes: list, endings: list, updates: list, timings: dict) -> ApplyResult:
     """Update each device that was heard from, and apply what began and ended to the
     alarms."""
+    began = time.perf_counter()
     bulk.update_devices(updates)
+    updated = time.perf_counter()
     held = _still_held(endings)
-    return alarms_apply(changes=[c for c in changes if id(c) not in held])
+    checked = time.perf_counter()
+    result = alarms_apply(changes=[c for c in changes if id(c) not in held])
+    timings.update(
+        {
+            "update": updated - began,
+            "endings": checked - updated,
+            "alarms": time.perf_counter() - checked,
+        }
+    )
+    return result
 
 
 def _still_held(endings: list[tuple[int, engine.Ending]]) -> set[int]:
     """The endings (by id) whose subject has another device on which the rule's condition
-    still holds: a warehouse stays in alarm while any of its loggers is too warm."""
+    still holds: a warehouse stays in alarm while any of its loggers is too warm.
+
+    One query for all the endings of a batch: a batch in which hundreds of conditions end
+    (loggers cooling down together) asked once per ending before, seconds on PostgreSQL."""
+    if not endings:
+        return set()
+    ids_by_type: dict[str, set[int]] = defaultdict(set)
+    for _device_pk, ending in endings:
+        ids_by_type[ending.subject.type].add(ending.subject.id)
+    where = Q()
+    for subject_type, subject_ids in ids_by_type.items():
+        where |= Q(subject_type=subject_type, subject_id__in=sorted(subject_ids))
+    devices_of: dict[tuple[str, int], list[tuple[int, dict]]] = defaultdict(list)
+    for pk, subject_type, subject_id, state in Device.objects.filter(
+        where, is_active=True
+    ).values_list("pk", "subject_type", "subject_id", "rule_state"):
+        devices_of[(subject_type, subject_id)].append((pk, state or {}))
     held = set()
     for device_pk, ending in endings:
-        others = Device.objects.filter(
-            subject_type=ending.subject.type, subject_id=ending.subject.id, is_active=True
-        ).exclude(pk=device_pk)
         key = str(ending.rule_id)
-        states = others.values_list("rule_state", flat=True)
-        if any((state or {}).get(key, {}).get("on") for state in states):
+        others = devices_of[(ending.subject.type, ending.subject.id)]
+        if any(pk != device_pk and state.get(key, {}).get("on") for pk, state in others):
             held.add(id(ending))
     return held
 

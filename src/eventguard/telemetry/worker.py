@@ -265,7 +265,7 @@ class IngestWorker:
                 if failures < 3:
                     with self._watchdog.watching(len(inbound)):
                         result = telemetry_store(checked=checked, meanwhile=meanwhile)
-                    _log_if_slow(len(inbound), result.timings)
+                    _log_if_slow(len(inbound), result.timings, result.alarms)
                 else:
                     self._store_one_by_one(inbound)
                 return True
@@ -549,12 +549,18 @@ def _database_sessions() -> str:
     return "\n[database]\n" + "\n".join(lines)
 
 
-def _log_if_slow(size: int, timings: dict[str, float]) -> None:
-    """A batch that took long to store, with where the time went (the alarms it raised
-    waited as long): a database under pressure, a lock held elsewhere."""
+def _log_if_slow(size: int, timings: dict[str, float], alarms=None) -> None:
+    """A batch that took long to store, with where the time went and how many alarms it
+    raised, repeated and cleared (they waited as long): a database under pressure, a lock
+    held elsewhere, a batch that touched many alarms."""
     total = sum(timings.values())
     if total >= SLOW_BATCH_SECONDS:
         parts = ", ".join(f"{name} {seconds:.3f} s" for name, seconds in timings.items())
+        if alarms is not None:
+            parts += (
+                f"; alarms raised {len(alarms.raised)}, repeated {len(alarms.repeated)},"
+                f" cleared {len(alarms.cleared)}"
+            )
         logger.warning("storing a batch of %d took %.3f s (%s)", size, total, parts)
 
 

@@ -95,6 +95,46 @@ def test_a_warehouse_stays_in_alarm_while_any_of_its_loggers_is_too_warm(world):
     assert alarm.state == "cleared"
 
 
+def test_the_loggers_of_many_warehouses_cooling_in_one_batch_are_checked_in_one_query(world):
+    """Each ending asks whether another logger of its subject is still warm: for a batch in
+    which many conditions end, that is one question to the database, not one per ending."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from eventguard.core.testing import make_unit
+    from eventguard.telemetry.services import telemetry_ingest
+    from eventguard.telemetry.testing import inbound, make_device
+
+    start = timezone.now() - dt.timedelta(minutes=30)
+    at = lambda minutes: start + dt.timedelta(minutes=minutes)  # noqa: E731
+    pairs = []
+    for n in range(6):
+        warehouse = make_unit(world.event, category="coldchain_warehouse")
+        pairs.append(
+            [make_device(world.event, subject=warehouse, code=f"tl-w{n}-{i}")[0] for i in (1, 2)]
+        )
+    for n, (first, second) in enumerate(pairs):
+        ingest(first, temperature(1, -10, at=at(0)), temperature(2, -10, at=at(11)))
+        # The second logger of the first three warehouses is warm too, the others cold.
+        celsius = -10 if n < 3 else -25
+        ingest(second, temperature(1, celsius, at=at(0)), temperature(2, celsius, at=at(11)))
+    assert len(alarms("frozen-above-18", state="active")) == 6
+
+    cooled = [inbound(first, temperature(3, -20, at=at(12))) for first, _second in pairs]
+    with CaptureQueriesContext(connection) as queries:
+        telemetry_ingest(messages=cooled)
+    asked = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith("SELECT")
+        and '"telemetry_device"."subject_id"' in q["sql"].partition("WHERE")[2]
+    ]
+    assert len(asked) == 1, asked
+
+    states = [a.state for a in alarms("frozen-above-18")]
+    assert states == ["active"] * 3 + ["cleared"] * 3, "held while the other logger is warm"
+
+
 def test_a_temperature_rising_fast_raises_a_warning(world):
     start = timezone.now() - dt.timedelta(minutes=10)
     ingest(world.logger_1, temperature(1, -20, at=start))
