@@ -412,11 +412,13 @@ def figure_values(event: Event) -> dict:
         last=Max("entered_at"),
     )
     return {
+        # Counted by key: a DISTINCT over whole rows of units compared every column.
         "exhibitors": Unit.objects.filter(
             event=event,
             category__code="exhibitor",
             coldchain_consignments__boxes__received_at__isnull=False,
         )
+        .values("pk")
         .distinct()
         .count(),
         "received": values["received"],

@@ -315,13 +315,12 @@ def patrol_hazards(patrol: Patrol, *, user: User):
 
 def min_patrols_per_posted_day(event: Event) -> int:
     """The fewest completed patrols of any lift or escalator on any day of the event."""
-    posted = list(
-        Equipment.objects.filter(event=event, kind__in=POSTED_KINDS, is_active=True).values_list(
-            "pk", flat=True
-        )
-    )
+    # The lifts and escalators in service as a subquery: a venue has thousands of them,
+    # and a list of their ids would be written into the query and parsed again each time.
+    posted = Equipment.objects.filter(event=event, kind__in=POSTED_KINDS, is_active=True)
+    posted_count = posted.count()
     days = event_days(event)
-    if not posted or not days:
+    if not posted_count or not days:
         return 0
     counts = list(
         Patrol.objects.filter(
@@ -329,13 +328,13 @@ def min_patrols_per_posted_day(event: Event) -> int:
             status=PatrolStatus.COMPLETED,
             day__gte=days[0],
             day__lte=days[-1],
-            equipment_id__in=posted,
+            equipment_id__in=posted.values("pk"),
         )
         .values("equipment_id", "day")
         .annotate(n=Count("pk"))
         .values_list("n", flat=True)
     )
-    if len(counts) < len(posted) * len(days):
+    if len(counts) < posted_count * len(days):
         return 0  # some lift or escalator went a day without a completed patrol
     return min(counts)
 
