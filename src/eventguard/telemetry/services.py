@@ -548,8 +548,8 @@ def _store(checked: CheckedBatch, *, careful: bool, meanwhile) -> IngestResult:
             per_device = _per_device([placed[j] for j in written])
             evaluation.append(_evaluate(book, devices, per_device, now))
             meanwhile()
-        timings: dict[str, float] = {}
-        alarms = _update_and_apply(*evaluation[0], timings)
+        applying: dict[str, float] = {}
+        alarms = _update_and_apply(*evaluation[0], applying)
         if dead:
             DeadLetter.objects.bulk_create(dead, batch_size=500)
         for event_id in sorted(set(stored_in) | set(duplicates_in)):
@@ -557,12 +557,11 @@ def _store(checked: CheckedBatch, *, careful: bool, meanwhile) -> IngestResult:
         applied = time.perf_counter()
     # The devices' update, the endings' check and the alarms in their own parts (what is
     # left after the write: the rules of a careful write, the dead letters, the tallies).
-    applying = sum(timings.values())
     timings = {
         "devices": locked - began,
         "write": written_at - locked,
-        **timings,
-        "other": max(0.0, applied - written_at - applying),
+        **applying,
+        "other": max(0.0, applied - written_at - sum(applying.values())),
         "commit": time.perf_counter() - applied,
     }
     return IngestResult(
