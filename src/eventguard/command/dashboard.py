@@ -5,16 +5,18 @@ open work orders, the devices of the event), and names its list page."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import logging
 import threading
-import time
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
 from django.db import connection as db_connection
-from django.db.models import Case, CharField, Count, Max, Sum, Value, When
+from django.db.models import Case, CharField, Count, Max, Q, Sum, Value, When
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -26,86 +28,44 @@ from eventguard.core.models import Event, User, Zone
 from eventguard.core.templatetags.eventguard import choice_label
 
 from . import selectors
-from .models import OPEN_WORK_STATES, WorkOrder
+from .models import OPEN_WORK_STATES, DashboardFigures, WorkOrder
 
 KEY_FIGURE_PREFIXES = ("equipment.", "food.", "coldchain.", "alerts.", "command.", "hazards.")
 EQUIPMENT = "equipment.equipment"
 # Every open dashboard asks for the figures every tenth second; they are the same for
-# everyone, so each server process computes them at most this often and shares them.
+# everyone, so they are computed at most this often for the whole server (every process on
+# every host: the DashboardFigures row) and shared.
 FIGURES_SECONDS = 10
+FIGURES_KEPT = dt.timedelta(minutes=1)  # older than this, none are served: nobody was asking
+FIGURES_LEASE = dt.timedelta(minutes=1)  # a computation not done by then is presumed dead
 LIVE_ALARMS = 30  # the alarm feed's most recent open alarms
 LAYOUT_SECONDS = 600  # a layout version's halls kept for those who ask for the same one
-# The requests a server process serves at once run in threads: when the shared figures or a
-# layout are missing, one computes them and the others asking for the same wait for its
-# result (one lock per cache key: an event's figures never wait for another's layout).
+# The requests a server process serves at once run in threads: when a layout is missing,
+# one computes it and the others asking for the same wait for its result (one lock per
+# cache key: one version's layout never waits for another's).
 _locks: dict[str, threading.Lock] = {}
 _locks_lock = threading.Lock()
-_refreshing: set[str] = set()  # keys being computed again in the background
 
 logger = logging.getLogger(__name__)
 
 
-def _shared(
-    key: str,
-    seconds: int,
-    compute,
-    *,
-    wait: bool = True,
-    cached_only: bool = False,
-    refresh_after: float | None = None,
-):
+def _shared(key: str, seconds: int, compute):
     """``compute()``, kept in this process's cache for ``seconds`` under ``key``: computed by
-    one request at a time, the others asking meanwhile wait for it and read its result.
-    ``wait=False``: None instead of waiting for another request's computing;
-    ``cached_only``: None instead of computing. With ``refresh_after``, a result older than
-    that is still served, while a thread of its own computes the next: no request waits for
-    it again once it has been computed."""
-    entry = cache.get(key)
-    if entry is not None:
-        value, computed_at = entry
-        if refresh_after is not None and time.monotonic() - computed_at >= refresh_after:
-            _refresh(key, seconds, compute)
+    one request at a time, the others asking meanwhile wait for it and read its result."""
+    value = cache.get(key)
+    if value is not None:
         return value
-    if cached_only:
-        return None
     with _locks_lock:
         lock = _locks.setdefault(key, threading.Lock())
-    if not lock.acquire(blocking=wait):
-        return None
-    try:
-        entry = cache.get(key)
-        if entry is None:
-            entry = (compute(), time.monotonic())
-            cache.set(key, entry, seconds)
+    with lock:
+        value = cache.get(key)
+        if value is None:
+            value = compute()
+            cache.set(key, value, seconds)
         with _locks_lock:  # the cache answers from now on: no lock kept per key
             if _locks.get(key) is lock:
                 del _locks[key]
-    finally:
-        lock.release()
-    return entry[0]
-
-
-def _refresh(key: str, seconds: int, compute) -> None:
-    """Compute ``key`` again in a thread of its own (one at a time per key), in the language
-    of the request that found it old, and keep the result for ``seconds``."""
-    with _locks_lock:
-        if key in _refreshing:
-            return
-        _refreshing.add(key)
-    language = translation.get_language()
-
-    def run():
-        try:
-            with translation.override(language):
-                cache.set(key, (compute(), time.monotonic()), seconds)
-        except Exception:  # the old result stays; the next request tries again
-            logger.exception("computing %s again failed", key)
-        finally:
-            db_connection.close()  # this thread's own connection (back to the pool)
-            with _locks_lock:
-                _refreshing.discard(key)
-
-    threading.Thread(target=run, name="dashboard-refresh", daemon=True).start()
+    return value
 
 
 def _posted(user: User, event: Event):
@@ -273,21 +233,96 @@ def _funnel(event: Event) -> list[dict]:
 
 def _figures_and_funnel(event: Event, *, cached_only: bool = False) -> dict:
     """The key figures and the funnel: event-wide (the same whoever looks) and the slowest
-    part, computed once per ``FIGURES_SECONDS`` and language, and shared. Once computed,
-    the last result is served while the next is computed in the background (kept a minute
-    at most: a process nobody asks is not kept busy). Empty while another request computes
-    them the first time (no one waits for them: the page asks again on its next poll), and
-    with ``cached_only`` when no one has computed them yet."""
-    key = f"command.dashboard.figures:{event.pk}:{translation.get_language()}"
-    figures = _shared(
-        key,
-        FIGURES_SECONDS * 6,
-        lambda: _figures_and_funnel_computed(event),
-        wait=False,
-        cached_only=cached_only,
-        refresh_after=FIGURES_SECONDS,
+    part, computed once per ``FIGURES_SECONDS`` and language for the whole server, and
+    shared. Once computed, the last result is served while the process that took the lease
+    computes the next in the background. Empty while another request computes them the
+    first time (no one waits for them: the page asks again on its next poll), and with
+    ``cached_only`` when there are none to serve."""
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    key = f"command.dashboard.figures:{event.pk}:{language}"
+    held = cache.get(key)  # this process's copy, until the figures are FIGURES_SECONDS old
+    if held is not None:
+        return held
+    now = timezone.now()
+    row = DashboardFigures.objects.filter(event=event, language=language).first()
+    value, age = None, None
+    if row is not None and row.computed_at is not None:
+        age = (now - row.computed_at).total_seconds()
+        if row.computed_at > now - FIGURES_KEPT:
+            value = row.value
+            if age < FIGURES_SECONDS:
+                cache.set(key, value, FIGURES_SECONDS - age)
+    if age is None or age >= FIGURES_SECONDS:
+        lease = _figures_lease(event, language, row, now)
+        if lease is not None and value is not None:
+            _figures_refresh(event, language, lease)
+        elif lease is not None and cached_only:
+            _figures_release(event, language, lease)
+        elif lease is not None:
+            value = _figures_store(event, language, lease)
+    return value or {}
+
+
+def _figures_lease(event: Event, language: str, row, now) -> dt.datetime | None:
+    """Take the lease on computing the figures once they are old and no one else computes
+    them (the row created, or its lease taken, in one statement); when it holds, or None."""
+    until = now + FIGURES_LEASE
+    if row is None:
+        try:
+            with transaction.atomic():
+                DashboardFigures.objects.create(event=event, language=language, leased_until=until)
+        except IntegrityError:  # another process created it first: theirs to compute
+            return None
+        return until
+    taken = (
+        DashboardFigures.objects.filter(pk=row.pk)
+        .filter(Q(leased_until__isnull=True) | Q(leased_until__lte=now))
+        .filter(
+            Q(computed_at__isnull=True)
+            | Q(computed_at__lte=now - dt.timedelta(seconds=FIGURES_SECONDS))
+        )
+        .update(leased_until=until)
     )
-    return figures or {}
+    return until if taken else None
+
+
+def _figures_release(event: Event, language: str, lease: dt.datetime) -> None:
+    DashboardFigures.objects.filter(event=event, language=language, leased_until=lease).update(
+        leased_until=None
+    )
+
+
+def _figures_store(event: Event, language: str, lease: dt.datetime) -> dict:
+    """Compute the figures under ``lease`` and keep them for everyone (as JSON gives them
+    back: every process serves the same values); the lease is given back if it fails."""
+    started = timezone.now()
+    try:
+        value = json.loads(_encoded(_figures_and_funnel_computed(event)))
+    except BaseException:
+        _figures_release(event, language, lease)
+        raise
+    # Only under its own lease: one that ran out and was taken again is the other's to store.
+    DashboardFigures.objects.filter(event=event, language=language, leased_until=lease).update(
+        value=value, computed_at=started, leased_until=None
+    )
+    cache.set(f"command.dashboard.figures:{event.pk}:{language}", value, FIGURES_SECONDS)
+    return value
+
+
+def _figures_refresh(event: Event, language: str, lease: dt.datetime) -> None:
+    """``_figures_store`` in a thread of its own, in the language of the request that found
+    the figures old: the request is answered with the last ones at once."""
+
+    def run():
+        try:
+            with translation.override(language):
+                _figures_store(event, language, lease)
+        except Exception:  # the old figures stay; the next request after them tries again
+            logger.exception("computing the dashboard's figures of event %s failed", event.pk)
+        finally:
+            db_connection.close()  # this thread's own connection (back to the pool)
+
+    threading.Thread(target=run, name="dashboard-refresh", daemon=True).start()
 
 
 def _figures_and_funnel_computed(event: Event) -> dict:

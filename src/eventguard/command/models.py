@@ -3,6 +3,7 @@
 import datetime as dt
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -451,3 +452,35 @@ class EmailDelivery(Delivery):
 
     def __str__(self) -> str:
         return f"{self.to} #{self.pk} {self.get_state_display()}"
+
+
+# ---------------------------------------------------------------- the dashboard's figures
+
+
+class DashboardFigures(models.Model):
+    """The command dashboard's key figures and cold-chain funnel of an event in one language,
+    as last computed. Every server process (on every host) serves these; once they are old,
+    one of them at a time computes the next under a lease (command/dashboard.py), so a
+    server answering many dashboards computes them once, not once per process."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="+")
+    language = models.CharField(_("language"), max_length=10)
+    # As the dashboard's answer carries them: {"at", "figures", "funnel"}; None until the
+    # first computation ends.
+    value = models.JSONField(_("value"), encoder=DjangoJSONEncoder, null=True, blank=True)
+    computed_at = models.DateTimeField(_("computed"), null=True, blank=True)
+    # Set while a process computes the next value (until when its lease holds): the others
+    # go on serving the last one. A process that died computing is replaced once it ends.
+    leased_until = models.DateTimeField(_("being computed until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("dashboard figures")
+        verbose_name_plural = _("dashboard figures")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "language"], name="command_dashboardfigures_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} {self.language} {self.computed_at}"
