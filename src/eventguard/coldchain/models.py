@@ -390,6 +390,8 @@ class NatSample(models.Model):
                 violation_error_message=_("A result cannot be reported before the sampling."),
             ),
         ]
+        # The event's positive samples, counted for its figures.
+        indexes = [models.Index(fields=["event", "result"], name="coldchain_natsample_result")]
 
     def __str__(self) -> str:
         return self.sample_code

@@ -128,6 +128,12 @@ class Equipment(models.Model):
         return self.kind in POSTED_KINDS
 
 
+def posted_in_service(event: Event) -> models.QuerySet[Equipment]:
+    """The event's lifts, escalators and moving walks in service: those with fixed posts and
+    patrols (unordered: counted and matched far more often than listed)."""
+    return Equipment.objects.filter(event=event, kind__in=POSTED_KINDS, is_active=True).order_by()
+
+
 class EquipmentSettings(models.Model):
     """Per-event configuration of fixed posts and patrols, stored as data."""
 

@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Annotated
 
-from django.db.models import Count, Exists, F, Func, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, F, Func, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 from ninja import FilterLookup, FilterSchema
 
@@ -27,6 +27,7 @@ from .models import (
     Patrol,
     PatrolStatus,
     PostShift,
+    posted_in_service,
 )
 from .services import event_days, local_datetime, settings_of
 
@@ -165,7 +166,7 @@ def post_coverage(event: Event, equipment_ids: list[int] | None = None) -> Cover
     other (equipment, day) pairs are merged here, hour by hour."""
     days, hours = _open_hours(event)
     coverage = Coverage(days=days, hours=hours)
-    posted = Equipment.objects.filter(event=event, kind__in=POSTED_KINDS, is_active=True)
+    posted = posted_in_service(event)
     if equipment_ids is not None:
         posted = posted.filter(pk__in=equipment_ids)
     ids = set(posted.values_list("pk", flat=True))
@@ -181,12 +182,10 @@ def post_coverage(event: Event, equipment_ids: list[int] | None = None) -> Cover
     missing = defaultdict(list)
     for _day, day_hours in sorted(hours_by_day.items()):
         period_start, period_end = day_hours[0][0], day_hours[-1][1]
-        whole = set(
-            shifts.filter(starts_at__lte=period_start, ends_at__gte=period_end).values_list(
-                "equipment_id", flat=True
-            )
-        )
-        rest = ids - whole
+        # Asked of the database as the units without one shift over the whole period: a
+        # venue's thousands of units staffed the usual way never come back, a day at a time.
+        whole = shifts.filter(starts_at__lte=period_start, ends_at__gte=period_end)
+        rest = set(posted.exclude(pk__in=whole.values("equipment_id")).values_list("pk", flat=True))
         if not rest:
             continue
         intervals = defaultdict(list)
@@ -317,12 +316,14 @@ def min_patrols_per_posted_day(event: Event) -> int:
     """The fewest completed patrols of any lift or escalator on any day of the event."""
     # The lifts and escalators in service as a subquery: a venue has thousands of them,
     # and a list of their ids would be written into the query and parsed again each time.
-    posted = Equipment.objects.filter(event=event, kind__in=POSTED_KINDS, is_active=True)
+    posted = posted_in_service(event)
     posted_count = posted.count()
     days = event_days(event)
     if not posted_count or not days:
         return 0
-    counts = list(
+    # Counted per unit and day, and the fewest of those counts, in the database: one row
+    # back, not one per unit and day.
+    counts = (
         Patrol.objects.filter(
             event=event,
             status=PatrolStatus.COMPLETED,
@@ -332,11 +333,11 @@ def min_patrols_per_posted_day(event: Event) -> int:
         )
         .values("equipment_id", "day")
         .annotate(n=Count("pk"))
-        .values_list("n", flat=True)
+        .aggregate(pairs=Count("n"), least=Min("n"))
     )
-    if len(counts) < posted_count * len(days):
+    if counts["pairs"] < posted_count * len(days):
         return 0  # some lift or escalator went a day without a completed patrol
-    return min(counts)
+    return counts["least"]
 
 
 def checklists(*, user: User, event: Event):

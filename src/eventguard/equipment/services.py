@@ -25,7 +25,6 @@ from eventguard.core.servicekit import apply_changes, save_validated
 
 from .models import (
     DEFAULT_PATROL_WINDOWS,
-    POSTED_KINDS,
     Answer,
     Campaign,
     CampaignRecord,
@@ -38,6 +37,7 @@ from .models import (
     Patrol,
     PatrolStatus,
     PostShift,
+    posted_in_service,
 )
 
 # ---------------------------------------------------------------- helpers
@@ -762,10 +762,10 @@ def patrol_plan_generate(
     windows = patrol_windows(settings_of(event))
     with transaction.atomic():
         if equipment is None:
-            qs = Equipment.objects.filter(event=event, kind__in=POSTED_KINDS, is_active=True)
+            qs = posted_in_service(event)
             if actor is not None:
                 qs = access.scope(actor, qs, event=event, action=CHANGE)
-            equipment = list(qs.select_related("zone", "user_unit"))
+            equipment = list(qs.select_related("zone", "user_unit").order_by("code"))
         else:
             for item in equipment:
                 require(actor, CHANGE, item)
