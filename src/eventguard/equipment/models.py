@@ -458,6 +458,13 @@ class Patrol(models.Model):
             models.Index(
                 fields=["event", "status", "day", "equipment"], name="equipment_patrol_daily_idx"
             ),
+            # The patrols under way, which the command dashboard marks on every poll: a few
+            # among the tens of thousands of a venue's event, found without reading the rest.
+            models.Index(
+                fields=["event", "equipment"],
+                condition=Q(started_at__isnull=False, completed_at__isnull=True),
+                name="equipment_patrol_under_way",
+            ),
         ]
 
     def __str__(self) -> str:
