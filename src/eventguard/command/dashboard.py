@@ -10,6 +10,9 @@ import hashlib
 import json
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.conf import settings
 from django.core.cache import cache
@@ -309,9 +312,29 @@ def _figures_store(event: Event, language: str, lease: dt.datetime) -> dict:
     return value
 
 
+# Set by the live data's view for the length of a request: a computation of the figures the
+# request starts waits in this list until its answer has been sent (see ``after_answer``).
+_after_answer: ContextVar[list | None] = ContextVar("dashboard_after_answer", default=None)
+
+
+@contextmanager
+def after_answer() -> Iterator[list]:
+    """Within this block, the figures' computation that a request starts is not started but
+    put in the list yielded, for the caller to start once the answer is sent: the request
+    that found the figures old is not slowed down by their computing. Outside one, it
+    starts at once."""
+    pending: list = []
+    token = _after_answer.set(pending)
+    try:
+        yield pending
+    finally:
+        _after_answer.reset(token)
+
+
 def _figures_refresh(event: Event, language: str, lease: dt.datetime) -> None:
     """``_figures_store`` in a thread of its own, in the language of the request that found
-    the figures old: the request is answered with the last ones at once."""
+    the figures old: the request is answered with the last ones at once (and, within
+    ``after_answer``, before the thread starts)."""
 
     def run():
         try:
@@ -322,7 +345,12 @@ def _figures_refresh(event: Event, language: str, lease: dt.datetime) -> None:
         finally:
             db_connection.close()  # this thread's own connection (back to the pool)
 
-    threading.Thread(target=run, name="dashboard-refresh", daemon=True).start()
+    thread = threading.Thread(target=run, name="dashboard-refresh", daemon=True)
+    pending = _after_answer.get()
+    if pending is None:
+        thread.start()
+    else:
+        pending.append(thread.start)
 
 
 def _figures_and_funnel_computed(event: Event) -> dict:

@@ -156,14 +156,30 @@ def dashboard_data(request, event):
     """The live data; ``?figures=0`` leaves out the figures and the funnel, ``?layout=V``
     (the layout version the page holds, 1 when it has none) adds the halls' layout when it
     is not V (docs/command.md describes the answer)."""
-    data = dashboard.snapshot(
-        user=request.user,
-        event=event,
-        with_figures=request.GET.get("figures", "1") != "0",
-        layout_held=request.GET.get("layout"),
-    )
+    with dashboard.after_answer() as pending:
+        data = dashboard.snapshot(
+            user=request.user,
+            event=event,
+            with_figures=request.GET.get("figures", "1") != "0",
+            layout_held=request.GET.get("layout"),
+        )
     # The layout comes already encoded (hundreds of kilobytes, the same for many people).
-    return HttpResponse(dashboard.encode(data), content_type="application/json")
+    return _ThenRun(dashboard.encode(data), content_type="application/json", then=pending)
+
+
+class _ThenRun(HttpResponse):
+    """A response that runs ``then`` (callables) once the server has sent it: the server
+    closes a response when it is done with it."""
+
+    def __init__(self, *args, then: list, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._then = then
+
+    def close(self) -> None:
+        super().close()
+        for run in self._then:
+            run()
+        self._then = []
 
 
 FEED_SECONDS = 25

@@ -226,3 +226,29 @@ def test_the_alarm_feed_links_each_alarm_and_names_it_in_the_readers_language(wo
     assert alarm["dispatch_url"] == reverse("command:work_order_dispatch", args=[code, trapped.pk])
     assert client.get(alarm["url"]).status_code == 200
     assert client.get(alarm["dispatch_url"]).status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_poll_that_finds_the_figures_old_is_answered_before_their_computing_starts(
+    world, monkeypatch
+):
+    computed = []
+
+    def compute(event):
+        computed.append(threading.current_thread().name)
+        return {"at": str(len(computed)), "figures": [], "funnel": []}
+
+    monkeypatch.setattr(dashboard, "_figures_and_funnel_computed", compute)
+    with translation.override(world.commander.language):
+        assert dashboard._figures_and_funnel(world.event)["at"] == "1"
+        figures_aged(dashboard.FIGURES_SECONDS)
+        with dashboard.after_answer() as pending:
+            data = dashboard.snapshot(user=world.commander, event=world.event)
+        assert data["figures_at"] == "1" and len(computed) == 1  # answered; nothing started
+        assert len(pending) == 1
+        pending[0]()  # as the view's answer does once the server has sent it
+        join_refreshes()
+    assert computed == ["MainThread", "dashboard-refresh"]
+    another_process()
+    data, _sql = read(client_for(world.commander), live(world))
+    assert data["figures_at"] == "2"
