@@ -40,7 +40,9 @@ EQUIPMENT = "equipment.equipment"
 # every host: the DashboardFigures row) and shared.
 FIGURES_SECONDS = 10
 FIGURES_KEPT = dt.timedelta(minutes=1)  # older than this, none are served: nobody was asking
-FIGURES_LEASE = dt.timedelta(minutes=1)  # a computation not done by then is presumed dead
+# A computation not done by then is presumed dead (its process stopped): short enough that
+# figures 10 s old whose computing was lost are taken over well before they are a minute old.
+FIGURES_LEASE = dt.timedelta(seconds=30)
 LIVE_ALARMS = 30  # the alarm feed's most recent open alarms
 LAYOUT_SECONDS = 600  # a layout version's halls kept for those who ask for the same one
 # The requests a server process serves at once run in threads: when a layout is missing,
@@ -270,6 +272,8 @@ def _figures_lease(event: Event, language: str, row, now) -> dt.datetime | None:
     """Take the lease on computing the figures once they are old and no one else computes
     them (the row created, or its lease taken, in one statement); when it holds, or None."""
     until = now + FIGURES_LEASE
+    if row is not None and row.leased_until is not None and row.leased_until > now:
+        return None  # another process computes them: no write to learn that
     if row is None:
         try:
             with transaction.atomic():
@@ -304,11 +308,13 @@ def _figures_store(event: Event, language: str, lease: dt.datetime) -> dict:
     except BaseException:
         _figures_release(event, language, lease)
         raise
-    # Only under its own lease: one that ran out and was taken again is the other's to store.
-    DashboardFigures.objects.filter(event=event, language=language, leased_until=lease).update(
-        value=value, computed_at=started, leased_until=None
-    )
-    cache.set(f"command.dashboard.figures:{event.pk}:{language}", value, FIGURES_SECONDS)
+    # Only under its own lease: one that ran out and was taken again is the other's to store
+    # (and this process then keeps serving what the others serve).
+    stored = DashboardFigures.objects.filter(
+        event=event, language=language, leased_until=lease
+    ).update(value=value, computed_at=started, leased_until=None)
+    if stored:
+        cache.set(f"command.dashboard.figures:{event.pk}:{language}", value, FIGURES_SECONDS)
     return value
 
 

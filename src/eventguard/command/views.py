@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import logging
 import time
 
 from asgiref.sync import sync_to_async
@@ -37,6 +38,8 @@ from .forms import DispatchForm, EscalationLevelForm, PreferenceForm, StepForm, 
 from .models import Channel, DeliveryState, Webhook, WebhookDelivery
 
 PAGE_SIZE = 50
+
+logger = logging.getLogger(__name__)
 
 
 def _refuse(request, exc: Exception) -> None:
@@ -176,10 +179,15 @@ class _ThenRun(HttpResponse):
         self._then = then
 
     def close(self) -> None:
-        super().close()
-        for run in self._then:
-            run()
-        self._then = []
+        then, self._then = self._then, []
+        try:
+            super().close()
+        finally:
+            for run in then:
+                try:
+                    run()
+                except Exception:  # the others still run; the answer is already sent
+                    logger.exception("running %r after an answer failed", run)
 
 
 FEED_SECONDS = 25

@@ -252,3 +252,34 @@ def test_the_poll_that_finds_the_figures_old_is_answered_before_their_computing_
     another_process()
     data, _sql = read(client_for(world.commander), live(world))
     assert data["figures_at"] == "2"
+
+
+def test_figures_computed_under_a_lease_taken_over_meanwhile_are_not_kept(world, monkeypatch):
+    answers = iter(["first", "late", "second"])
+    monkeypatch.setattr(
+        dashboard,
+        "_figures_and_funnel_computed",
+        lambda event: {"at": next(answers), "figures": [], "funnel": []},
+    )
+    language = world.commander.language
+    client = client_for(world.commander)
+    with translation.override(language):
+        assert dashboard._figures_and_funnel(world.event)["at"] == "first"
+        figures_aged(dashboard.FIGURES_SECONDS)
+        row = DashboardFigures.objects.get()
+        slow = dashboard._figures_lease(world.event, language, row, timezone.now())
+        # Its lease runs out before it is done, and another process takes the next one.
+        row.refresh_from_db()
+        later = timezone.now() + dashboard.FIGURES_LEASE + dt.timedelta(seconds=1)
+        quick = dashboard._figures_lease(world.event, language, row, later)
+        assert slow and quick and quick != slow
+        assert dashboard._figures_store(world.event, language, slow)["at"] == "late"
+    # Neither stored nor kept by the late process: it serves what everyone serves, and
+    # learns that someone computes the next ones without writing anything.
+    data, sql = read(client, live(world))
+    assert data["figures_at"] == "first"
+    assert not [q for q in sql if q.lstrip().upper().startswith("UPDATE")]
+    with translation.override(language):
+        assert dashboard._figures_store(world.event, language, quick)["at"] == "second"
+    another_process()
+    assert read(client, live(world))[0]["figures_at"] == "second"
