@@ -75,9 +75,9 @@ def _shared(key: str, seconds: int, compute):
 
 def _posted(user: User, event: Event):
     """The lifts, escalators and moving walks in service that ``user`` may see."""
-    from eventguard.equipment.models import POSTED_KINDS, Equipment
+    from eventguard.equipment.models import posted_in_service
 
-    return scope(user, Equipment, event=event).filter(kind__in=POSTED_KINDS, is_active=True)
+    return scope(user, posted_in_service(event), event=event)
 
 
 def layout_version(user: User, event: Event) -> str:
@@ -244,7 +244,7 @@ def _figures_and_funnel(event: Event, *, cached_only: bool = False) -> dict:
     first time (no one waits for them: the page asks again on its next poll), and with
     ``cached_only`` when there are none to serve."""
     language = translation.get_language() or settings.LANGUAGE_CODE
-    key = f"command.dashboard.figures:{event.pk}:{language}"
+    key = _figures_key(event, language)
     held = cache.get(key)  # this process's copy, until the figures are FIGURES_SECONDS old
     if held is not None:
         return held
@@ -257,15 +257,21 @@ def _figures_and_funnel(event: Event, *, cached_only: bool = False) -> dict:
             value = row.value
             if age < FIGURES_SECONDS:
                 cache.set(key, value, FIGURES_SECONDS - age)
-    if age is None or age >= FIGURES_SECONDS:
-        lease = _figures_lease(event, language, row, now)
-        if lease is not None and value is not None:
+    fresh = age is not None and age < FIGURES_SECONDS
+    lease = None if fresh else _figures_lease(event, language, row, now)
+    if lease is not None:
+        if value is not None:
             _figures_refresh(event, language, lease)
-        elif lease is not None and cached_only:
+        elif cached_only:
             _figures_release(event, language, lease)
-        elif lease is not None:
+        else:
             value = _figures_store(event, language, lease)
     return value or {}
+
+
+def _figures_key(event: Event, language: str) -> str:
+    """This process's cache key of an event's figures in ``language``."""
+    return f"command.dashboard.figures:{event.pk}:{language}"
 
 
 def _figures_lease(event: Event, language: str, row, now) -> dt.datetime | None:
@@ -314,7 +320,7 @@ def _figures_store(event: Event, language: str, lease: dt.datetime) -> dict:
         event=event, language=language, leased_until=lease
     ).update(value=value, computed_at=started, leased_until=None)
     if stored:
-        cache.set(f"command.dashboard.figures:{event.pk}:{language}", value, FIGURES_SECONDS)
+        cache.set(_figures_key(event, language), value, FIGURES_SECONDS)
     return value
 
 

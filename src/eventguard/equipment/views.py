@@ -42,6 +42,7 @@ from .models import (
     PatrolStatus,
     PostShift,
     TrafficLevel,
+    posted_in_service,
 )
 
 PAGE_SIZE = 50
@@ -444,9 +445,7 @@ def key_unit_detail(request, event, unit_id):
 def post_coverage(request, event):
     coverage = selectors.post_coverage(event)
     gaps = selectors.coverage_gaps(user=request.user, event=event, coverage=coverage)
-    visible = scope(request.user, Equipment, event=event).filter(
-        kind__in=POSTED_KINDS, is_active=True
-    )
+    visible = scope(request.user, posted_in_service(event), event=event)
     return render(
         request,
         "equipment/post_coverage.html",
