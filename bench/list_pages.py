@@ -1,4 +1,5 @@
-"""The list pages one request at a time, in process: mean time and a profile per page.
+"""The list pages and the dashboard one request at a time, in process: mean time, CPU and a
+profile per page.
 
     python bench/list_pages.py                          # SQLite, scale 2, in a temporary directory
     python bench/list_pages.py --db postgres --reuse eg_lists   # keep the prepared database
@@ -11,10 +12,14 @@ it is kept and only what is missing is prepared; then the database's statistics 
 up to date (VACUUM ANALYZE, or ANALYZE on SQLite). A commander (in ``--lang``, their language)
 is logged in to Django's test client, which asks for each list page (first page, no filter)
 ``--warmup`` times unmeasured, then ``--repeat`` times measured, and prints the mean and
-median in milliseconds, and the mean CPU time of this process (the Python, without the
-database's time; steadier on a busy machine). No server, no concurrency: it shows the
-Python a page costs, to compare before and after a change on the same machine;
-bench/pages.py is the load test.
+median in milliseconds, the mean CPU time of this process (the Python, without the
+database's time; steadier on a busy machine) and, on PostgreSQL, the mean CPU time of the
+database's process serving the connection (read from /proc: the server on this machine).
+Besides the five lists: the dashboard page and its poll as the page asks each second
+(``live``: the layout version it holds, without the figures), in a venue made live as
+bench/pages.py makes it (the devices' last reports brought forward to now). No server, no
+concurrency: it shows the CPU a page costs, to compare before and after a change on the
+same machine; bench/pages.py is the load test.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import os
 import pstats
 import statistics
 import sys
@@ -35,6 +41,23 @@ sys.path.insert(0, str(ROOT.parent / "src"))
 import pages  # noqa: E402 - bench/pages.py, which prepares the database
 
 LIST_PAGES = ["alarms", "work_orders", "hazards", "equipment", "boxes"]
+PAGES = ["dashboard", "live", *LIST_PAGES]
+TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def backend_cpu(connection) -> float | None:
+    """CPU seconds the PostgreSQL process serving ``connection`` has used so far, when it
+    runs on this machine (None otherwise: SQLite, whose work is this process's own)."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
 
 
 def parse_args(argv=None):
@@ -51,10 +74,10 @@ def parse_args(argv=None):
         "--lang", default="zh-hans", help="the person's language (zh-hans, the default, or en)"
     )
     parser.add_argument(
-        "--page", action="append", choices=LIST_PAGES, help="only these pages (repeatable)"
+        "--page", action="append", choices=PAGES, help="only these pages (repeatable)"
     )
     parser.add_argument(
-        "--profile", action="append", choices=LIST_PAGES, default=[], help="profile this page"
+        "--profile", action="append", choices=PAGES, default=[], help="profile this page"
     )
     parser.add_argument("--top", type=int, default=25, help="profile lines shown")
     parser.add_argument("--sort", default="tottime", help="profile order (tottime, cumulative)")
@@ -90,22 +113,31 @@ def main(argv=None) -> None:
             person_set_language(actor=commander, language=args.lang)
         client = Client()
         client.force_login(commander)
-        for key in args.page or LIST_PAGES:
+        held = client.get(urls["live"], {"layout": "1", "figures": "0"}).json()["layout_version"]
+        urls["live"] += f"?layout={held}&figures=0"
+        for key in args.page or PAGES:
             url = urls[key]
             for _ in range(args.warmup):
                 response = client.get(url)
                 if response.status_code != 200:
                     raise SystemExit(f"{url}: HTTP {response.status_code}")
             times, cpu = [], []
+            begin_db = backend_cpu(connection)
             for _ in range(args.repeat):
                 begin, begin_cpu = time.perf_counter(), time.process_time()
-                client.get(url)
+                response = client.get(url)
                 times.append((time.perf_counter() - begin) * 1000)
                 cpu.append((time.process_time() - begin_cpu) * 1000)
+            end_db = backend_cpu(connection)
+            db = (
+                f"  CPU of PostgreSQL {(end_db - begin_db) * 1000 / args.repeat:6.1f} ms"
+                if begin_db is not None and end_db is not None
+                else ""
+            )
             print(
                 f"{key:12} mean {statistics.fmean(times):6.1f} ms"
                 f"  median {statistics.median(times):6.1f} ms"
-                f"  CPU of this process {statistics.fmean(cpu):6.1f} ms"
+                f"  CPU of this process {statistics.fmean(cpu):6.1f} ms{db}"
                 f"  ({len(response.content)} bytes)"
             )
             if key in args.profile:
