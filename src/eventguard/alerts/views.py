@@ -50,6 +50,8 @@ def _refuse_message(request, exc: Exception) -> None:
 def alarm_list(request, event):
     filters, filter_errors = parse_filters(selectors.AlarmFilters, request.GET)
     alarms = selectors.alarm_list(user=request.user, event=event, filters=filters)
+    # The rows show the rule and the zone only: no join of the event and the people.
+    alarms = alarms.select_related(None).select_related("rule", "zone")
     page = Paginator(alarms, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,

@@ -238,6 +238,8 @@ def box_list(request, event):
             fmt=fmt,
             filename=f"{event.code}-boxes",
         )
+    # The rows show the exhibitor only (the exports above, the batch and the transport too).
+    qs = qs.select_related(None).select_related("consignment__exhibitor")
     return render(
         request,
         "coldchain/box_list.html",

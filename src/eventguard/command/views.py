@@ -55,6 +55,8 @@ def _refuse(request, exc: Exception) -> None:
 def work_order_list(request, event):
     filters, filter_errors = parse_filters(selectors.WorkOrderFilters, request.GET)
     orders = selectors.work_order_list(user=request.user, event=event, filters=filters)
+    # The rows show the assignee only: no join of the alarm, the hidden danger and the rest.
+    orders = orders.select_related(None).select_related("assignee")
     page = Paginator(orders, PAGE_SIZE).get_page(request.GET.get("page"))
     now = timezone.now()
     for work in page:

@@ -109,6 +109,8 @@ def equipment_list(request, event):
             fmt=fmt,
             filename=f"{event.code}-equipment",
         )
+    # The rows show the zone and the user unit only (the export above, the maintainer too).
+    qs = qs.select_related(None).select_related("zone", "user_unit")
     return render(
         request,
         "equipment/equipment_list.html",

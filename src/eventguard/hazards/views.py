@@ -79,6 +79,8 @@ def _event_people(event):
 def hazard_list(request, event):
     filters, errors = parse_filters(selectors.HazardFilters, request.GET)
     qs = selectors.hazard_list(user=request.user, event=event, filters=filters)
+    # The rows show the zone and the unit only: no join of the people and the equipment.
+    qs = qs.select_related(None).select_related("zone", "unit")
     return render(
         request,
         "hazards/hazard_list.html",
