@@ -13,13 +13,14 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.db import connection as db_connection
-from django.db.models import Case, CharField, Count, Max, Q, Sum, Value, When
+from django.db.models import Count, Max, Q, Sum
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -45,6 +46,11 @@ FIGURES_KEPT = dt.timedelta(minutes=1)  # older than this, none are served: nobo
 FIGURES_LEASE = dt.timedelta(seconds=30)
 LIVE_ALARMS = 30  # the alarm feed's most recent open alarms
 LAYOUT_SECONDS = 600  # a layout version's halls kept for those who ask for the same one
+# A person's layout version is read from the units at most this often by each server
+# process, for everyone who sees what they see: a lift added, moved or taken out of service
+# is on the open dashboards' plans within these seconds (its status, every second, once it
+# is there).
+LAYOUT_VERSION_SECONDS = 5
 # The requests a server process serves at once run in threads: when a layout is missing,
 # one computes it and the others asking for the same wait for its result (one lock per
 # cache key: one version's layout never waits for another's).
@@ -80,28 +86,49 @@ def _posted(user: User, event: Event):
     return scope(user, posted_in_service(event), event=event)
 
 
-def layout_version(user: User, event: Event) -> str:
-    """A short fingerprint of what ``layout()`` returns for ``user``, cheap enough for every
-    poll: how many units they see, the sum of their ids and the latest change of one (a unit
-    added, taken out of service, moved to another zone or on the plan changes it), and the
-    event's zones (a hall renamed, a zone moved under another hall). What decides which units
-    a person sees (their roles' zones and domains in the event) is part of it too: two
-    people with different grants never share a version, so never a cached layout."""
-    units = _posted(user, event).aggregate(n=Count("pk"), ids=Sum("pk"), changed=Max("updated_at"))
-    zones = Zone.objects.filter(event=event).order_by("pk")
-    seen_as = sorted(
-        (g.role, tuple(sorted(g.domains)), tuple(sorted(g.zone_paths)), g.unit_id or 0)
-        for g in grants(user, event=event)
-    )
-    parts = [
+def _seen_as(user: User, event: Event) -> list:
+    """What decides which units ``user`` sees in ``event``: their roles' zones and domains
+    (from the grants this process keeps), or all of them for a superuser."""
+    return [
         user.is_superuser,
-        seen_as,
-        units["n"],
-        units["ids"],
-        units["changed"].isoformat() if units["changed"] else "",
-        *zones.values_list("pk", "path", "kind", "name_zh", "name_en"),
+        sorted(
+            (g.role, tuple(sorted(g.domains)), tuple(sorted(g.zone_paths)), g.unit_id or 0)
+            for g in grants(user, event=event)
+        ),
     ]
+
+
+def _fingerprint(parts) -> str:
     return hashlib.blake2b(repr(parts).encode(), digest_size=8).hexdigest()
+
+
+def layout_version(user: User, event: Event) -> str:
+    """A short fingerprint of what ``layout()`` returns for ``user``: how many units they
+    see, the sum of their ids and the latest change of one (a unit added, taken out of
+    service, moved to another zone or on the plan changes it), and the event's zones (a hall
+    renamed, a zone moved under another hall). What decides which units a person sees is
+    part of it too: two people with different grants never share a version, so never a
+    cached layout. Read from the units once per ``LAYOUT_VERSION_SECONDS`` by each process
+    for all those who see the same."""
+    seen_as = _seen_as(user, event)
+    key = f"command.dashboard.layout_version:{event.pk}:{_fingerprint(seen_as)}"
+    version = cache.get(key)
+    if version is None:
+        units = _posted(user, event).aggregate(
+            n=Count("pk"), ids=Sum("pk"), changed=Max("updated_at")
+        )
+        zones = Zone.objects.filter(event=event).order_by("pk")
+        version = _fingerprint(
+            [
+                *seen_as,
+                units["n"],
+                units["ids"],
+                units["changed"].isoformat() if units["changed"] else "",
+                *zones.values_list("pk", "path", "kind", "name_zh", "name_en"),
+            ]
+        )
+        cache.set(key, version, LAYOUT_VERSION_SECONDS)
+    return version
 
 
 def layout(user: User, event: Event) -> list[dict]:
@@ -142,14 +169,25 @@ class Encoded(bytes):
     """A part of the answer already encoded as JSON: ``encode()`` writes it as it is."""
 
 
-def _layout_shared(user: User, event: Event, version: str) -> Encoded:
+class Plan(NamedTuple):
+    """A layout as the answers carry it (``encoded``) and the ids of its units."""
+
+    encoded: Encoded
+    units: frozenset[int]
+
+
+def _plan(halls: list[dict]) -> Plan:
+    return Plan(Encoded(_encoded(halls)), frozenset(e["id"] for h in halls for e in h["equipment"]))
+
+
+def _layout_shared(user: User, event: Event, version: str) -> Plan:
     """``layout()`` as JSON, computed and encoded once per version and language in each
     server process: the version fingerprints exactly what the person sees (a commander's
     whole venue, a supervisor's halls), so everyone with the same one shares it. A wall of
     dashboards opening at once reads the venue's thousands of units once, and each answer
     carries the encoded bytes instead of encoding hundreds of kilobytes again."""
     key = f"command.dashboard.layout:{event.pk}:{version}:{translation.get_language()}"
-    return _shared(key, LAYOUT_SECONDS, lambda: Encoded(_encoded(layout(user, event))))
+    return _shared(key, LAYOUT_SECONDS, lambda: _plan(layout(user, event)))
 
 
 def _encoded(value) -> bytes:
@@ -166,45 +204,42 @@ def encode(data: dict) -> bytes:
     return b"".join(parts) + b"}"
 
 
-def equipment_statuses(user: User, event: Event, now) -> dict[int, str]:
-    """The lifts and escalators ``user`` may see that are not normal, as {id: "fault" |
-    "offline" | "patrol"} (an open alarm before a silent controller before a patrol under
-    way); every other one is normal. Sparse: a quiet venue answers with nothing."""
+def equipment_statuses(event: Event, now, units: frozenset[int]) -> dict[int, str]:
+    """Of ``units`` (the lifts and escalators on a person's plan), those that are not normal,
+    as {id: "fault" | "offline" | "patrol"} (an open alarm before a silent controller before
+    a patrol under way); every other one is normal. Sparse: a quiet venue answers with
+    nothing. The ids of the event's units with an open alarm, a silent controller or a
+    patrol under way are read as they are and matched here against the plan, which the
+    process keeps: no pass over the event's units."""
     from eventguard.equipment.models import Patrol
     from eventguard.telemetry.models import Device
 
-    # One statement: the person's units, each matched in the database against the event's
-    # open alarms, silent controllers and patrols under way (a whole venue offline is
-    # thousands of ids: never a list of them sent back and forth).
-    faults = Alarm.objects.filter(
-        event=event, subject_type=EQUIPMENT, state__in=OPEN_STATES
-    ).values("subject_id")
-    offline = Device.objects.filter(
-        event=event,
-        subject_type=EQUIPMENT,
-        is_active=True,
-        last_seen_at__isnull=False,
-        stale_at__lte=now,
-    ).values("subject_id")
-    patrolling = Patrol.objects.filter(
-        event=event, started_at__isnull=False, completed_at__isnull=True
-    ).values("equipment_id")
-    marked = (
-        _posted(user, event)
-        .annotate(
-            status=Case(
-                When(pk__in=faults, then=Value("fault")),
-                When(pk__in=offline, then=Value("offline")),
-                When(pk__in=patrolling, then=Value("patrol")),
-                default=None,
-                output_field=CharField(),
-            )
-        )
-        .filter(status__isnull=False)
+    faults = (
+        Alarm.objects.filter(event=event, subject_type=EQUIPMENT, state__in=OPEN_STATES)
         .order_by()
-        .values_list("pk", "status")
+        .values_list("subject_id", flat=True)
     )
-    return dict(marked)
+    offline = (
+        Device.objects.filter(
+            event=event,
+            subject_type=EQUIPMENT,
+            is_active=True,
+            last_seen_at__isnull=False,
+            stale_at__lte=now,
+        )
+        .order_by()
+        .values_list("subject_id", flat=True)
+    )
+    patrolling = (
+        Patrol.objects.filter(event=event, started_at__isnull=False, completed_at__isnull=True)
+        .order_by()
+        .values_list("equipment_id", flat=True)
+    )
+    statuses: dict[int, str] = {}
+    # The lowest first: a unit in several keeps the highest.
+    for status, ids in (("patrol", patrolling), ("offline", offline), ("fault", faults)):
+        statuses.update(dict.fromkeys(units.intersection(ids), status))
+    return statuses
 
 
 def _halls(event: Event) -> dict[str, Zone]:
@@ -436,8 +471,13 @@ def snapshot(
         .filter(is_active=True, last_seen_at__isnull=False, stale_at__lte=now)
         .order_by("stale_at")[:50]
     ]
-    work = scope(user, WorkOrder, event=event).filter(state__in=OPEN_WORK_STATES)
-    statuses = equipment_statuses(user, event, now)
+    work = (
+        scope(user, WorkOrder, event=event)
+        .filter(state__in=OPEN_WORK_STATES)
+        .aggregate(open=Count("pk"), overdue=Count("pk", filter=Q(deadline__lt=now)))
+    )
+    plan = _layout_shared(user, event, version)
+    statuses = equipment_statuses(event, now, plan.units)
     data = {
         "event": event.code,
         "at": now.isoformat(),
@@ -445,15 +485,15 @@ def snapshot(
         "alarms_total": alarms_total,
         "alarms_url": alarm_list + "?state=open",
         "layout_version": version,
-        "layout": _layout_shared(user, event, version) if sends_layout else None,
+        "layout": plan.encoded if sends_layout else None,
         "statuses": {str(pk): status for pk, status in statuses.items()},
         "funnel": figures.get("funnel"),
         "figures": figures.get("figures"),
         "figures_at": figures.get("at"),
         "offline": offline,
         "work_orders": {
-            "open": work.count(),
-            "overdue": work.filter(deadline__lt=now).count(),
+            "open": work["open"],
+            "overdue": work["overdue"],
             "url": reverse("command:work_order_list", args=[event.code]) + "?state=open",
         },
     }
@@ -468,6 +508,6 @@ def snapshot(
                     for unit in hall["equipment"]
                 ],
             }
-            for hall in json.loads(_layout_shared(user, event, version))
+            for hall in json.loads(plan.encoded)
         ]
     return data

@@ -4,6 +4,9 @@ may see; the alarm feed's most recent alarms with how many are open."""
 
 import datetime as dt
 
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from eventguard.command import dashboard
@@ -23,6 +26,12 @@ def units(layout) -> dict[int, dict]:
     return {e["id"]: {**e, "hall": h["id"]} for h in layout for e in h["equipment"]}
 
 
+def versions_expired() -> None:
+    """``LAYOUT_VERSION_SECONDS`` later: the layout versions this process keeps have expired
+    (its cache emptied: the layouts it keeps longer are read again too)."""
+    cache.clear()
+
+
 def test_the_layout_comes_when_asked_or_changed_and_not_otherwise(world):
     first = poll(world, world.commander, "?figures=0&layout=1")
     placed = units(first["layout"])
@@ -36,6 +45,7 @@ def test_the_layout_comes_when_asked_or_changed_and_not_otherwise(world):
     assert poll(world, world.commander)["layout"] is None  # never asked
     # Another lift: the page holding the old version gets the new layout.
     lift = make_equipment(world.event, zone=world.zone_b, user_unit=world.unit_b)
+    versions_expired()
     changed = poll(world, world.commander, f"?figures=0&layout={version}")
     assert changed["layout_version"] != version
     assert lift.pk in units(changed["layout"])
@@ -43,6 +53,7 @@ def test_the_layout_comes_when_asked_or_changed_and_not_otherwise(world):
 
 def test_the_version_changes_when_a_lift_moves_is_placed_or_leaves_service(world):
     def version():
+        versions_expired()
         return poll(world, world.commander)["layout_version"]
 
     seen = {version()}
@@ -64,6 +75,32 @@ def test_the_version_changes_when_a_lift_moves_is_placed_or_leaves_service(world
     layout = poll(world, world.commander, "?figures=0&layout=1")["layout"]
     assert world.lift_b.pk not in units(layout)
     assert len(seen) == 4
+
+
+def test_the_units_are_read_for_a_version_once_per_window_for_all_who_see_the_same(world):
+    units_read = 'SUM("equipment_equipment"."id")'  # the version's pass over the units
+
+    def version(user) -> tuple[str, int]:
+        with CaptureQueriesContext(connection) as captured:
+            data = poll(world, user)
+        return data["layout_version"], sum(units_read in q["sql"] for q in captured)
+
+    from eventguard.core.testing import make_member
+
+    same_hall = make_member(world.event, "supervisor", zones=[world.hall_a])
+    first, reads = version(world.sup_a)
+    assert reads == 1
+    lift = make_equipment(world.event, zone=world.zone_a, user_unit=world.unit_a)
+    # Within the window: the same version, for them and anyone who sees what they see,
+    # without reading the units again; the new lift is not on their plan yet.
+    assert version(world.sup_a) == (first, 0)
+    assert version(same_hall) == (first, 0)
+    assert version(world.sup_b)[1] == 1  # sees another hall: a version of their own
+    versions_expired()
+    later, reads = version(world.sup_a)
+    assert later != first and reads == 1
+    data = poll(world, world.sup_a, f"?figures=0&layout={first}")
+    assert lift.pk in units(data["layout"])
 
 
 def test_a_fault_changes_the_statuses_not_the_layout(world, report):
@@ -97,6 +134,7 @@ def test_a_supervisor_gets_only_their_hall_and_their_version_keeps_for_other_hal
     assert poll(world, world.sup_b)["layout_version"] == data["layout_version"]
     assert poll(world, world.sup_a)["layout_version"] != data["layout_version"]
     mine = make_equipment(world.event, zone=world.zone_b, user_unit=world.unit_b)
+    versions_expired()
     again = poll(world, world.sup_b, f"?figures=0&layout={data['layout_version']}")
     assert set(units(again["layout"])) == {world.lift_b.pk, mine.pk}
 
