@@ -50,8 +50,13 @@ def _refuse_message(request, exc: Exception) -> None:
 def alarm_list(request, event):
     filters, filter_errors = parse_filters(selectors.AlarmFilters, request.GET)
     alarms = selectors.alarm_list(user=request.user, event=event, filters=filters)
-    # The rows show the rule and the zone only: no join of the event and the people.
-    alarms = alarms.select_related(None).select_related("rule", "zone")
+    # The rows show the rule and the zone only: no join of the event and the people, and
+    # none of the JSON the rows do not show (read and decoded for every row otherwise).
+    alarms = (
+        alarms.select_related(None)
+        .select_related("rule", "zone")
+        .defer("details", "rule__params", "rule__state")
+    )
     page = Paginator(alarms, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -65,7 +70,7 @@ def alarm_list(request, event):
             "is_filtered": any(v not in (None, "") for v in filters.model_dump().values()),
             "states": [("open", pgettext("alarm state", "Open")), *AlarmState.choices],
             "severities": Severity.choices,
-            "rules": selectors.rule_list(user=request.user, event=event),
+            "rules": selectors.rule_list(user=request.user, event=event).defer("params", "state"),
             "counts": selectors.open_alarm_counts(user=request.user, event=event),
             "may_change": _may_change_alarms(request.user, event),
         },

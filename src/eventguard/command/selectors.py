@@ -299,6 +299,7 @@ def live_alarms(*, user: User, event: Event, limit: int = 30) -> QuerySet[Alarm]
         scope(user, Alarm, event=event)
         .filter(state__in=OPEN_STATES)
         .select_related("rule", "zone", "assignee")
+        .defer("details", "rule__params", "rule__state")  # the feed shows none of them
         .order_by("-last_at", "-pk")[:limit]
     )
 
