@@ -3,6 +3,7 @@ request goes through the whole middleware chain and its view, and its answer, a 
 too, leaves from the event loop."""
 
 import asyncio
+import gc
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -21,6 +22,10 @@ def _connections_per_request(monkeypatch):
     from django.db import connection
 
     monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
+    yield
+    # A connection the feed's stream opened in its request's thread, after the client went
+    # away, is closed with that thread's storage: collected now, not at some later test.
+    gc.collect()
 
 
 def scope_for(path: str, cookie: str = "") -> dict:
