@@ -213,6 +213,7 @@ def equipment_statuses(event: Event, now, units: frozenset[int]) -> dict[int, st
     process keeps: no pass over the event's units."""
     from eventguard.equipment.models import Patrol
     from eventguard.telemetry.models import Device
+    from eventguard.telemetry.selectors import offline_q
 
     faults = (
         Alarm.objects.filter(event=event, subject_type=EQUIPMENT, state__in=OPEN_STATES)
@@ -220,13 +221,7 @@ def equipment_statuses(event: Event, now, units: frozenset[int]) -> dict[int, st
         .values_list("subject_id", flat=True)
     )
     offline = (
-        Device.objects.filter(
-            event=event,
-            subject_type=EQUIPMENT,
-            is_active=True,
-            last_seen_at__isnull=False,
-            stale_at__lte=now,
-        )
+        Device.objects.filter(offline_q(now), event=event, subject_type=EQUIPMENT)
         .order_by()
         .values_list("subject_id", flat=True)
     )
@@ -430,6 +425,7 @@ def snapshot(
     the layout when no one has computed them yet. The layout is already JSON (``Encoded``):
     ``encode()`` writes the answer."""
     from eventguard.telemetry.models import Device
+    from eventguard.telemetry.selectors import offline_q
 
     now = timezone.now()
     open_alarms = scope(user, Alarm, event=event).filter(state__in=OPEN_STATES)
@@ -467,9 +463,7 @@ def snapshot(
             "name": d.name or d.subject_name,
             "last_seen_at": d.last_seen_at.isoformat(),
         }
-        for d in scope(user, Device, event=event)
-        .filter(is_active=True, last_seen_at__isnull=False, stale_at__lte=now)
-        .order_by("stale_at")[:50]
+        for d in scope(user, Device, event=event).filter(offline_q(now)).order_by("stale_at")[:50]
     ]
     work = (
         scope(user, WorkOrder, event=event)

@@ -18,6 +18,11 @@ from .models import DeadLetter, Device, IngestTally, TelemetryMessage
 DEVICE_STATUSES = ("online", "offline", "never_seen", "inactive")
 
 
+def offline_q(now: dt.datetime) -> Q:
+    """Devices that have reported and then fallen silent past their offline time."""
+    return Q(is_active=True, last_seen_at__isnull=False, stale_at__lte=now)
+
+
 class DeviceFilters(FilterSchema):
     q: Annotated[
         str | None,
@@ -34,7 +39,7 @@ class DeviceFilters(FilterSchema):
         now = timezone.now()
         return {
             "online": Q(is_active=True, stale_at__gt=now),
-            "offline": Q(is_active=True, last_seen_at__isnull=False, stale_at__lte=now),
+            "offline": offline_q(now),
             "never_seen": Q(is_active=True, last_seen_at__isnull=True),
             "inactive": Q(is_active=False),
         }.get(value, Q(pk__in=[]))
