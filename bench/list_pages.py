@@ -121,6 +121,12 @@ def main(argv=None) -> None:
                 response = client.get(url)
                 if response.status_code != 200:
                     raise SystemExit(f"{url}: HTTP {response.status_code}")
+            queries = []  # one request's statements (the request-started signal empties
+            # Django's own log of them)
+            with connection.execute_wrapper(
+                lambda execute, sql, *rest, log=queries: log.append(sql) or execute(sql, *rest)
+            ):
+                client.get(url)
             times, cpu = [], []
             begin_db = backend_cpu(connection)
             for _ in range(args.repeat):
@@ -138,7 +144,7 @@ def main(argv=None) -> None:
                 f"{key:12} mean {statistics.fmean(times):6.1f} ms"
                 f"  median {statistics.median(times):6.1f} ms"
                 f"  CPU of this process {statistics.fmean(cpu):6.1f} ms{db}"
-                f"  ({len(response.content)} bytes)"
+                f"  ({len(response.content)} bytes, {len(queries)} queries)"
             )
             if key in args.profile:
                 profiler = cProfile.Profile()
