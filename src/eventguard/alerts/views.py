@@ -46,16 +46,21 @@ def _refuse_message(request, exc: Exception) -> None:
 # ---------------------------------------------------------------- alarms
 
 
+# What the alarm list's rows show (alerts/jinja2/alerts/_alarm_rows.html).
+ALARM_ROW_FIELDS = ("severity", "state", "subject_name", "last_at", "count")
+
+
 @event_view
 def alarm_list(request, event):
     filters, filter_errors = parse_filters(selectors.AlarmFilters, request.GET)
     alarms = selectors.alarm_list(user=request.user, event=event, filters=filters)
-    # The rows show the rule and the zone only: no join of the event and the people, and
-    # none of the JSON the rows do not show (read and decoded for every row otherwise).
+    # The rows show the rule and the zone only: no join of the event and the people, and of
+    # each the columns of the table (not the alarm's details and the rule's parameters and
+    # state: JSON read and decoded for every row otherwise).
     alarms = (
         alarms.select_related(None)
         .select_related("rule", "zone")
-        .defer("details", "rule__params", "rule__state")
+        .only(*ALARM_ROW_FIELDS, "rule__name_zh", "rule__name_en", "zone__name_zh", "zone__name_en")
     )
     page = Paginator(alarms, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(

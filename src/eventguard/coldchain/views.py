@@ -225,6 +225,10 @@ BOX_EXPORT_COLUMNS = [
 ]
 
 
+# What the box list's rows show (coldchain/jinja2/coldchain/_box_rows.html).
+BOX_ROW_FIELDS = ("code", "product", "temperature_class", "state", "received_at", "entered_at")
+
+
 @event_view
 def box_list(request, event):
     filters, errors = _parse_filters(selectors.BoxFilters, request.GET)
@@ -238,8 +242,14 @@ def box_list(request, event):
             fmt=fmt,
             filename=f"{event.code}-boxes",
         )
-    # The rows show the exhibitor only (the exports above, the batch and the transport too).
-    qs = qs.select_related(None).select_related("consignment__exhibitor")
+    # The rows show the exhibitor only (the exports above, the batch and the transport too),
+    # and of each box the columns of the table: not the dozen other columns, dates among
+    # them, turned into Python values for 50 rows and not shown.
+    qs = (
+        qs.select_related(None)
+        .select_related("consignment__exhibitor")
+        .only(*BOX_ROW_FIELDS, "consignment__exhibitor__name_zh", "consignment__exhibitor__name_en")
+    )
     return render(
         request,
         "coldchain/box_list.html",

@@ -96,6 +96,23 @@ def _zone_choices(user, event):
 # ---------------------------------------------------------------- registry
 
 
+# What the equipment list's rows show (equipment/jinja2/equipment/_equipment_rows.html).
+EQUIPMENT_ROW_FIELDS = (
+    "code",
+    "kind",
+    "is_core_area",
+    "position",
+    "floor",
+    "traffic_level",
+    "next_inspection_due",
+)
+
+
+def _names(relation: str) -> tuple[str, str]:
+    """The columns a related record's bilingual ``name`` is read from."""
+    return f"{relation}__name_zh", f"{relation}__name_en"
+
+
 @event_view
 def equipment_list(request, event):
     filters, errors = parse_filters(selectors.EquipmentFilters, request.GET)
@@ -109,8 +126,13 @@ def equipment_list(request, event):
             fmt=fmt,
             filename=f"{event.code}-equipment",
         )
-    # The rows show the zone and the user unit only (the export above, the maintainer too).
-    qs = qs.select_related(None).select_related("zone", "user_unit")
+    # The rows show the zone and the user unit only (the export above, the maintainer too),
+    # and of each unit the columns of the table.
+    qs = (
+        qs.select_related(None)
+        .select_related("zone", "user_unit")
+        .only(*EQUIPMENT_ROW_FIELDS, *_names("zone"), *_names("user_unit"))
+    )
     return render(
         request,
         "equipment/equipment_list.html",

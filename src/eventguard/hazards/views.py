@@ -75,12 +75,31 @@ def _event_people(event):
 # ---------------------------------------------------------------- hidden dangers
 
 
+# What the hidden-danger list's rows show (hazards/jinja2/hazards/_hazard_rows.html): the
+# columns of the table and what tells an overdue one.
+HAZARD_ROW_FIELDS = (
+    "title",
+    "source",
+    "reported_at",
+    "status",
+    "grade",
+    "deadline",
+    "rectified_at",
+)
+
+
 @event_view
 def hazard_list(request, event):
     filters, errors = parse_filters(selectors.HazardFilters, request.GET)
     qs = selectors.hazard_list(user=request.user, event=event, filters=filters)
     # The rows show the zone and the unit only: no join of the people and the equipment.
-    qs = qs.select_related(None).select_related("zone", "unit")
+    qs = (
+        qs.select_related(None)
+        .select_related("zone", "unit")
+        .only(
+            *HAZARD_ROW_FIELDS, "zone__name_zh", "zone__name_en", "unit__name_zh", "unit__name_en"
+        )
+    )
     return render(
         request,
         "hazards/hazard_list.html",
