@@ -51,6 +51,12 @@ LAYOUT_SECONDS = 600  # a layout version's halls kept for those who ask for the 
 # is on the open dashboards' plans within these seconds (its status, every second, once it
 # is there).
 LAYOUT_VERSION_SECONDS = 5
+# Which devices have fallen silent (for the list of offline devices and the units' statuses)
+# is read from the devices at most this often by each server process, for all the open
+# dashboards: a device is offline after minutes of silence, and a pass over the event's
+# devices, which carry their latest readings, on every poll (twice) was most of its time in
+# the database.
+OFFLINE_SECONDS = 1
 # The requests a server process serves at once run in threads: when a layout is missing,
 # one computes it and the others asking for the same wait for its result (one lock per
 # cache key: one version's layout never waits for another's).
@@ -212,19 +218,13 @@ def equipment_statuses(event: Event, now, units: frozenset[int]) -> dict[int, st
     patrol under way are read as they are and matched here against the plan, which the
     process keeps: no pass over the event's units."""
     from eventguard.equipment.models import Patrol
-    from eventguard.telemetry.models import Device
-    from eventguard.telemetry.selectors import offline_q
 
     faults = (
         Alarm.objects.filter(event=event, subject_type=EQUIPMENT, state__in=OPEN_STATES)
         .order_by()
         .values_list("subject_id", flat=True)
     )
-    offline = (
-        Device.objects.filter(offline_q(now), event=event, subject_type=EQUIPMENT)
-        .order_by()
-        .values_list("subject_id", flat=True)
-    )
+    offline = offline_devices(event, now).equipment
     patrolling = (
         Patrol.objects.filter(event=event, started_at__isnull=False, completed_at__isnull=True)
         .order_by()
@@ -235,6 +235,57 @@ def equipment_statuses(event: Event, now, units: frozenset[int]) -> dict[int, st
     for status, ids in (("patrol", patrolling), ("offline", offline), ("fault", faults)):
         statuses.update(dict.fromkeys(units.intersection(ids), status))
     return statuses
+
+
+class Offline(NamedTuple):
+    """An event's silent devices: their ids, the longest silent first, and the lifts and
+    escalators among their subjects."""
+
+    devices: tuple[int, ...]
+    equipment: frozenset[int]
+
+
+def offline_devices(event: Event, now) -> Offline:
+    """The event's devices that have fallen silent, read once per ``OFFLINE_SECONDS`` by
+    each process for all its dashboards."""
+    from eventguard.telemetry.models import Device
+    from eventguard.telemetry.selectors import offline_q
+
+    def read() -> Offline:
+        rows = (
+            Device.objects.filter(offline_q(now), event=event)
+            .order_by("stale_at", "pk")
+            .values_list("pk", "subject_type", "subject_id")
+        )
+        return Offline(
+            tuple(pk for pk, _type, _id in rows),
+            frozenset(subject for _pk, kind, subject in rows if kind == EQUIPMENT),
+        )
+
+    return _shared(f"command.dashboard.offline:{event.pk}", OFFLINE_SECONDS, read)
+
+
+def _offline_shown(user: User, event: Event, now) -> list[dict]:
+    """The silent devices ``user`` may see, the longest silent first (50 at most)."""
+    from eventguard.telemetry.models import Device
+
+    silent = offline_devices(event, now).devices
+    if not silent:
+        return []  # a quiet venue: no query
+    devices = (
+        scope(user, Device, event=event)
+        .filter(pk__in=silent)
+        .only("code", "name", "subject_name", "last_seen_at", "stale_at")
+        .order_by("stale_at", "pk")[:50]
+    )
+    return [
+        {
+            "code": d.code,
+            "name": d.name or d.subject_name,
+            "last_seen_at": d.last_seen_at.isoformat(),
+        }
+        for d in devices
+    ]
 
 
 def _halls(event: Event) -> dict[str, Zone]:
@@ -424,9 +475,6 @@ def snapshot(
     time); they are left out too while another request computes them, and in an answer with
     the layout when no one has computed them yet. The layout is already JSON (``Encoded``):
     ``encode()`` writes the answer."""
-    from eventguard.telemetry.models import Device
-    from eventguard.telemetry.selectors import offline_q
-
     now = timezone.now()
     open_alarms = scope(user, Alarm, event=event).filter(state__in=OPEN_STATES)
     # Each alarm's page and its dispatch page lie under the alarm list's address
@@ -457,14 +505,7 @@ def snapshot(
     # An answer with the layout (a dashboard opening) does not wait for the figures to be
     # computed: it carries them if they are at hand, and the page asks again on its next poll.
     figures = _figures_and_funnel(event, cached_only=sends_layout) if with_figures else {}
-    offline = [
-        {
-            "code": d.code,
-            "name": d.name or d.subject_name,
-            "last_seen_at": d.last_seen_at.isoformat(),
-        }
-        for d in scope(user, Device, event=event).filter(offline_q(now)).order_by("stale_at")[:50]
-    ]
+    offline = _offline_shown(user, event, now)
     work = (
         scope(user, WorkOrder, event=event)
         .filter(state__in=OPEN_WORK_STATES)

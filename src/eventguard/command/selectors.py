@@ -299,7 +299,20 @@ def live_alarms(*, user: User, event: Event, limit: int = 30) -> QuerySet[Alarm]
         scope(user, Alarm, event=event)
         .filter(state__in=OPEN_STATES)
         .select_related("rule", "zone", "assignee")
-        .defer("details", "rule__params", "rule__state")  # the feed shows none of them
+        # What the feed shows (command/dashboard.py), not every column of the alarm, its
+        # rule (parameters and state: JSON) and its assignee.
+        .only(
+            "severity",
+            "state",
+            "subject_name",
+            "last_at",
+            "count",
+            "rule__name_zh",
+            "rule__name_en",
+            "zone__name_zh",
+            "zone__name_en",
+            "assignee__username",
+        )
         .order_by("-last_at", "-pk")[:limit]
     )
 

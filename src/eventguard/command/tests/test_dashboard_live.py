@@ -172,3 +172,37 @@ def test_the_feed_shows_the_most_recent_alarms_and_how_many_are_open(
     assert data["alarms_url"] == f"/e/{world.event.code}/alarms/?state=open"
     hall_a = poll(world, world.sup_a)
     assert [a["id"] for a in hall_a["alarms"]] == [trapped.pk] and hall_a["alarms_total"] == 1
+
+
+def test_the_silent_devices_are_listed_longest_silent_first_as_far_as_the_person_sees(
+    world, report
+):
+    from eventguard.telemetry.testing import elevator
+
+    now = timezone.now()
+    for device, silent_since in ((world.device_a, 5), (world.device_b, 9)):
+        stale = now - dt.timedelta(minutes=silent_since)
+        Device.objects.filter(pk=device.pk).update(
+            last_seen_at=stale - dt.timedelta(minutes=5), stale_at=stale
+        )
+    data = poll(world, world.commander)
+    assert [d["code"] for d in data["offline"]] == ["lc-b", "lc-a"]
+    assert data["statuses"] == {str(world.lift_a.pk): "offline", str(world.lift_b.pk): "offline"}
+    assert [d["code"] for d in poll(world, world.sup_a)["offline"]] == ["lc-a"]
+    # Lift A's controller reports again: once the process reads the silent devices again
+    # (within OFFLINE_SECONDS), it is neither listed nor its lift offline.
+    report(world.device_a, elevator(1))
+    cache.clear()
+    data = poll(world, world.commander)
+    assert [d["code"] for d in data["offline"]] == ["lc-b"]
+    assert data["statuses"] == {str(world.lift_b.pk): "offline"}
+    assert poll(world, world.sup_a)["offline"] == []
+
+
+def test_a_quiet_venue_reads_the_devices_once_per_window_for_every_dashboard(world, monkeypatch):
+    monkeypatch.setattr(dashboard, "OFFLINE_SECONDS", 60)  # however slow the machine
+    poll(world, world.commander)  # the layout version and the silent devices read
+    with CaptureQueriesContext(connection) as polls:
+        poll(world, world.commander)
+        poll(world, world.sup_a)
+    assert not [q for q in polls if "telemetry_device" in q["sql"]]
