@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -127,6 +127,20 @@ class AlarmState(models.TextChoices):
 
 OPEN_STATES = (AlarmState.ACTIVE, AlarmState.ACKNOWLEDGED)
 
+# The alarm list's order: unacknowledged first, then acknowledged, then cleared; the most
+# severe first; the latest first. The list sorts by these and the table's index below holds
+# them in this order, so a page of an event's alarms is read from the index, not sorted.
+OPEN_FIRST = models.Case(
+    models.When(state=AlarmState.ACTIVE, then=models.Value(0)),
+    models.When(state=AlarmState.ACKNOWLEDGED, then=models.Value(1)),
+    default=models.Value(2),
+    output_field=models.IntegerField(),
+)
+MOST_SEVERE_FIRST = models.Case(
+    *[models.When(severity=s, then=models.Value(rank)) for s, rank in SEVERITY_RANK.items()],
+    output_field=models.IntegerField(),
+)
+
 
 class Alarm(models.Model):
     """One alarm per (rule, subject) while open; repeated occurrences are counted."""
@@ -216,6 +230,14 @@ class Alarm(models.Model):
             models.Index(fields=["event", "state", "severity"]),
             models.Index(fields=["event", "last_at"]),
             models.Index(fields=["subject_type", "subject_id"]),
+            models.Index(
+                F("event"),
+                OPEN_FIRST,
+                MOST_SEVERE_FIRST,
+                F("last_at").desc(),
+                F("id").desc(),
+                name="alerts_alarm_list_order",
+            ),
         ]
 
     def __str__(self) -> str:

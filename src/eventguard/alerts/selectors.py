@@ -5,14 +5,23 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Count, Q, QuerySet
 from ninja import FilterLookup, FilterSchema
 
 from eventguard.core import conditions
 from eventguard.core.access import scope
 from eventguard.core.models import Event, User
 
-from .models import OPEN_STATES, SEVERITY_RANK, Alarm, AlarmState, Rule, RuleKind
+from .models import (
+    MOST_SEVERE_FIRST,
+    OPEN_FIRST,
+    OPEN_STATES,
+    SEVERITY_RANK,
+    Alarm,
+    AlarmState,
+    Rule,
+    RuleKind,
+)
 
 STATE_FILTERS = ("open", *AlarmState.values)
 
@@ -60,18 +69,6 @@ class RuleFilters(FilterSchema):
     ] = None
 
 
-_severity_order = Case(
-    *[When(severity=s, then=Value(rank)) for s, rank in SEVERITY_RANK.items()],
-    output_field=IntegerField(),
-)
-_open_first = Case(
-    When(state=AlarmState.ACTIVE, then=Value(0)),
-    When(state=AlarmState.ACKNOWLEDGED, then=Value(1)),
-    default=Value(2),
-    output_field=IntegerField(),
-)
-
-
 def alarm_list(
     *, user: User, event: Event | None, filters: AlarmFilters | None = None
 ) -> QuerySet[Alarm]:
@@ -82,7 +79,7 @@ def alarm_list(
     return (
         (filters or AlarmFilters())
         .filter(qs)
-        .annotate(open_rank=_open_first, severity_rank=_severity_order)
+        .annotate(open_rank=OPEN_FIRST, severity_rank=MOST_SEVERE_FIRST)
         .order_by("open_rank", "severity_rank", "-last_at", "-pk")
     )
 
