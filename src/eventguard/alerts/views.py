@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from eventguard.core import access
 from eventguard.core.access import CHANGE, get_scoped_or_404
 from eventguard.core.servicekit import error_dict
-from eventguard.core.web import add_service_errors, event_view
+from eventguard.core.web import add_service_errors, event_view, query_of
 
 from . import selectors, services
 from .forms import AcknowledgeForm, AssignForm, ClearForm, CommentForm, RuleForm, parse_filters
@@ -71,11 +71,14 @@ def alarm_list(request, event):
             "page": page,
             "filters": filters,
             "filter_errors": filter_errors,
-            "query": request.GET,
+            "query": query_of(request),
             "is_filtered": any(v not in (None, "") for v in filters.model_dump().values()),
             "states": [("open", pgettext("alarm state", "Open")), *AlarmState.choices],
             "severities": Severity.choices,
-            "rules": selectors.rule_list(user=request.user, event=event).defer("params", "state"),
+            # The rule filter's options: each rule's code and name.
+            "rules": selectors.rule_list(user=request.user, event=event)
+            .select_related(None)
+            .only("code", "name_zh", "name_en"),
             "counts": selectors.open_alarm_counts(user=request.user, event=event),
             "may_change": _may_change_alarms(request.user, event),
         },
@@ -201,7 +204,7 @@ def rule_list(request, event):
             "rules": rules,
             "filters": filters,
             "filter_errors": filter_errors,
-            "query": request.GET,
+            "query": query_of(request),
             "sources": Source.choices,
             "kinds": RuleKind.choices,
             "severities": Severity.choices,

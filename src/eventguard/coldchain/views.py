@@ -21,7 +21,7 @@ from eventguard.core import access
 from eventguard.core.access import CHANGE, scope
 from eventguard.core.models import Unit
 from eventguard.core.tabular import Column, export_table
-from eventguard.core.web import add_service_errors, event_view
+from eventguard.core.web import add_service_errors, event_view, query_of
 
 from . import forms, importers, selectors, services, workflow
 from .models import BoxState, WarehouseBatch
@@ -102,7 +102,7 @@ def consignment_list(request, event):
         {
             "event": event,
             "page": _paginate(request, qs),
-            "query": request.GET,
+            "query": query_of(request),
             "filter_errors": errors,
             "may_create": _may_declare(request.user, event),
         },
@@ -256,7 +256,7 @@ def box_list(request, event):
         {
             "event": event,
             "page": _paginate(request, qs),
-            "query": request.GET,
+            "query": query_of(request),
             "filters": filters,
             "filter_errors": errors,
             "is_filtered": any(v is not None for v in filters.dict().values()),
@@ -340,7 +340,7 @@ def exhibitor_list(request, event):
             "event": event,
             "page": _paginate(request, qs),
             "received": received,
-            "query": request.GET,
+            "query": query_of(request),
         },
     )
 

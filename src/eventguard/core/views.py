@@ -46,7 +46,7 @@ from .importers import (
 )
 from .models import AuditEntry, Role, RoleAssignment, Unit, UnitCategory, Zone, ZoneKind
 from .tabular import Column, export_table
-from .web import add_service_errors, event_view
+from .web import add_service_errors, event_view, query_of
 
 PAGE_SIZE = 50
 EXPORT_FORMATS = ("csv", "xlsx")
@@ -166,7 +166,7 @@ def list_context(request, page, filters, filter_errors, **extra) -> dict:
         "page": page,
         "filters": filters,
         "filter_errors": filter_errors,
-        "query": request.GET,
+        "query": query_of(request),
         "is_filtered": any(v not in (None, "") for v in filters.model_dump().values()),
         **extra,
     }

@@ -26,6 +26,21 @@ def event_view(view):
     return wrapper
 
 
+class Query(dict):
+    """A page's query parameters for its filter form (the last value of each, as
+    ``request.GET[...]`` gives it), and "" for one not given. A template's ``query.state``
+    then finds its value at once: on the QueryDict itself a parameter not given costs an
+    exception and a listing of the QueryDict's attributes, for every option of a select
+    that asks whether it is the chosen one."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def query_of(request) -> Query:
+    return Query(request.GET.items())
+
+
 def add_service_errors(form, exc: ValidationError) -> None:
     """Show a service's ValidationError on the form: on its field when the form has one."""
     for field, messages in error_dict(exc).items():

@@ -22,7 +22,7 @@ from eventguard.core.forms import ImportForm
 from eventguard.core.models import Unit, Zone
 from eventguard.core.servicekit import error_dict
 from eventguard.core.tabular import export_table
-from eventguard.core.web import add_service_errors, event_view
+from eventguard.core.web import add_service_errors, event_view, query_of
 from eventguard.hazards import selectors as hazard_selectors
 
 from . import importers, selectors, services
@@ -140,7 +140,7 @@ def equipment_list(request, event):
             "event": event,
             "page": paginate(request, qs),
             "filters": filters,
-            "query": request.GET,
+            "query": query_of(request),
             "filter_errors": errors,
             "is_filtered": any(v for k, v in request.GET.items() if k != "page"),
             "kinds": EquipmentKind.choices,
@@ -407,7 +407,7 @@ def key_unit_list(request, event):
             "event": event,
             "page": paginate(request, qs),
             "filters": filters,
-            "query": request.GET,
+            "query": query_of(request),
             "filter_errors": errors,
             "is_filtered": any(v for k, v in request.GET.items() if k != "page"),
             "rounds": selectors.guarantee_rounds(event),
@@ -497,7 +497,7 @@ def shift_list(request, event):
             "event": event,
             "page": paginate(request, qs),
             "filters": filters,
-            "query": request.GET,
+            "query": query_of(request),
             "filter_errors": errors,
             "is_filtered": any(v for k, v in request.GET.items() if k != "page"),
         },
@@ -550,7 +550,7 @@ def patrol_list(request, event):
             "event": event,
             "page": paginate(request, qs),
             "filters": filters,
-            "query": request.GET,
+            "query": query_of(request),
             "filter_errors": errors,
             "is_filtered": any(v for k, v in request.GET.items() if k != "page"),
             "statuses": PatrolStatus.choices,
@@ -716,7 +716,7 @@ def campaign(request, event):
             "event": event,
             "page": paginate(request, qs),
             "filters": filters,
-            "query": request.GET,
+            "query": query_of(request),
             "filter_errors": errors,
             "is_filtered": any(v for k, v in request.GET.items() if k != "page"),
             "campaigns": selectors.campaign_list(user=request.user, event=event),

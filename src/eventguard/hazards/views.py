@@ -16,7 +16,7 @@ from eventguard.core import access
 from eventguard.core.access import CHANGE, get_scoped_or_404, scope
 from eventguard.core.models import Unit, User, Zone
 from eventguard.core.servicekit import error_dict
-from eventguard.core.web import add_service_errors, event_view
+from eventguard.core.web import add_service_errors, event_view, query_of
 from eventguard.equipment.models import Equipment
 
 from . import selectors, services
@@ -107,7 +107,7 @@ def hazard_list(request, event):
             "event": event,
             "page": paginate(request, qs),
             "filters": filters,
-            "query": request.GET,
+            "query": query_of(request),
             "filter_errors": errors,
             "is_filtered": any(v for k, v in request.GET.items() if k != "page"),
             "statuses": HazardStatus.choices,
@@ -273,7 +273,7 @@ def risk_list(request, event):
             "event": event,
             "page": paginate(request, qs),
             "filters": filters,
-            "query": request.GET,
+            "query": query_of(request),
             "filter_errors": errors,
             "is_filtered": any(v for k, v in request.GET.items() if k != "page"),
             "grades": RiskGrade.choices,

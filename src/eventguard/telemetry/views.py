@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from eventguard.alerts.forms import parse_filters
-from eventguard.core.web import event_view
+from eventguard.core.web import event_view, query_of
 
 from . import selectors
 from .contract import Reason
@@ -23,7 +23,7 @@ def _list_context(request, page, filters, filter_errors, **extra) -> dict:
         "page": page,
         "filters": filters,
         "filter_errors": filter_errors,
-        "query": request.GET,
+        "query": query_of(request),
         "is_filtered": any(v not in (None, "") for v in filters.model_dump().values()),
         **extra,
     }
