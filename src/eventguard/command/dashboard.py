@@ -57,6 +57,7 @@ LAYOUT_VERSION_SECONDS = 5
 # devices, which carry their latest readings, on every poll (twice) was most of its time in
 # the database.
 OFFLINE_SECONDS = 1
+OFFLINE_BY_ID = 500  # up to this many silent devices, a person's list is read by their ids
 # The requests a server process serves at once run in threads: when a layout is missing,
 # one computes it and the others asking for the same wait for its result (one lock per
 # cache key: one version's layout never waits for another's).
@@ -268,13 +269,17 @@ def offline_devices(event: Event, now) -> Offline:
 def _offline_shown(user: User, event: Event, now) -> list[dict]:
     """The silent devices ``user`` may see, the longest silent first (50 at most)."""
     from eventguard.telemetry.models import Device
+    from eventguard.telemetry.selectors import offline_q
 
     silent = offline_devices(event, now).devices
     if not silent:
         return []  # a quiet venue: no query
+    # By id while they are few; a venue's network down is asked by the condition itself
+    # (no statement with thousands of parameters).
+    which = Q(pk__in=silent) if len(silent) <= OFFLINE_BY_ID else offline_q(now)
     devices = (
         scope(user, Device, event=event)
-        .filter(pk__in=silent)
+        .filter(which)
         .only("code", "name", "subject_name", "last_seen_at", "stale_at")
         .order_by("stale_at", "pk")[:50]
     )

@@ -199,6 +199,17 @@ def test_the_silent_devices_are_listed_longest_silent_first_as_far_as_the_person
     assert poll(world, world.sup_a)["offline"] == []
 
 
+def test_a_network_down_lists_the_silent_devices_by_their_condition(world, monkeypatch):
+    monkeypatch.setattr(dashboard, "OFFLINE_BY_ID", 1)  # more silent devices than that
+    stale = timezone.now() - dt.timedelta(minutes=5)
+    Device.objects.filter(pk__in=[world.device_a.pk, world.device_b.pk]).update(
+        last_seen_at=stale - dt.timedelta(minutes=5), stale_at=stale
+    )
+    Device.objects.filter(pk=world.device_b.pk).update(stale_at=stale - dt.timedelta(minutes=1))
+    assert [d["code"] for d in poll(world, world.commander)["offline"]] == ["lc-b", "lc-a"]
+    assert [d["code"] for d in poll(world, world.sup_a)["offline"]] == ["lc-a"]
+
+
 def test_a_quiet_venue_reads_the_devices_once_per_window_for_every_dashboard(world, monkeypatch):
     monkeypatch.setattr(dashboard, "OFFLINE_SECONDS", 60)  # however slow the machine
     poll(world, world.commander)  # the layout version and the silent devices read
