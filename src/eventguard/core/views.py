@@ -46,7 +46,7 @@ from .importers import (
 )
 from .models import AuditEntry, Role, RoleAssignment, Unit, UnitCategory, Zone, ZoneKind
 from .tabular import Column, export_table
-from .web import add_service_errors, event_view, query_of
+from .web import add_service_errors, event_view, list_context
 
 PAGE_SIZE = 50
 EXPORT_FORMATS = ("csv", "xlsx")
@@ -159,17 +159,6 @@ def render_form(request, event, *, form, title, cancel_url, submit_label=None, i
             "intro": intro,
         },
     )
-
-
-def list_context(request, page, filters, filter_errors, **extra) -> dict:
-    return {
-        "page": page,
-        "filters": filters,
-        "filter_errors": filter_errors,
-        "query": query_of(request),
-        "is_filtered": any(v not in (None, "") for v in filters.model_dump().values()),
-        **extra,
-    }
 
 
 # ---------------------------------------------------------------- sign-in, language, start

@@ -41,6 +41,19 @@ def query_of(request) -> Query:
     return Query(request.GET.items())
 
 
+def list_context(request, page, filters, filter_errors, **extra) -> dict:
+    """What a list page with a filter form puts in its template: the page of records, the
+    filters and their errors, the query and whether any filter is set."""
+    return {
+        "page": page,
+        "filters": filters,
+        "filter_errors": filter_errors,
+        "query": query_of(request),
+        "is_filtered": any(v not in (None, "") for v in filters.model_dump().values()),
+        **extra,
+    }
+
+
 def add_service_errors(form, exc: ValidationError) -> None:
     """Show a service's ValidationError on the form: on its field when the form has one."""
     for field, messages in error_dict(exc).items():

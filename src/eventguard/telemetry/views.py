@@ -9,24 +9,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from eventguard.alerts.forms import parse_filters
-from eventguard.core.web import event_view, query_of
+from eventguard.core.web import event_view, list_context
 
 from . import selectors
 from .contract import Reason
 from .models import DeviceKind
 
 PAGE_SIZE = 50
-
-
-def _list_context(request, page, filters, filter_errors, **extra) -> dict:
-    return {
-        "page": page,
-        "filters": filters,
-        "filter_errors": filter_errors,
-        "query": query_of(request),
-        "is_filtered": any(v not in (None, "") for v in filters.model_dump().values()),
-        **extra,
-    }
 
 
 @event_view
@@ -37,7 +26,7 @@ def device_list(request, event):
     now = timezone.now()
     for device in page:
         device.status = selectors.device_status(device, now)
-    context = _list_context(
+    context = list_context(
         request,
         page,
         filters,
@@ -62,7 +51,7 @@ def dead_letter_list(request, event):
     filters, filter_errors = parse_filters(selectors.DeadLetterFilters, request.GET)
     letters = selectors.dead_letter_list(user=request.user, event=event, filters=filters)
     page = Paginator(letters, PAGE_SIZE).get_page(request.GET.get("page"))
-    context = _list_context(
+    context = list_context(
         request, page, filters, filter_errors, event=event, reasons=Reason.choices
     )
     return render(request, "telemetry/dead_letter_list.html", context)
