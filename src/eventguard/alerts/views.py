@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from eventguard.core import access
 from eventguard.core.access import CHANGE, get_scoped_or_404
+from eventguard.core.models import name_columns
 from eventguard.core.servicekit import error_dict
 from eventguard.core.web import add_service_errors, event_view, query_of
 
@@ -60,7 +61,7 @@ def alarm_list(request, event):
     alarms = (
         alarms.select_related(None)
         .select_related("rule", "zone")
-        .only(*ALARM_ROW_FIELDS, "rule__name_zh", "rule__name_en", "zone__name_zh", "zone__name_en")
+        .only(*ALARM_ROW_FIELDS, *name_columns("rule"), *name_columns("zone"))
     )
     page = Paginator(alarms, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 
 from eventguard.core import access
 from eventguard.core.access import CHANGE, scope
-from eventguard.core.models import Unit
+from eventguard.core.models import Unit, name_columns
 from eventguard.core.tabular import Column, export_table
 from eventguard.core.web import add_service_errors, event_view, query_of
 
@@ -248,7 +248,7 @@ def box_list(request, event):
     qs = (
         qs.select_related(None)
         .select_related("consignment__exhibitor")
-        .only(*BOX_ROW_FIELDS, "consignment__exhibitor__name_zh", "consignment__exhibitor__name_en")
+        .only(*BOX_ROW_FIELDS, *name_columns("consignment__exhibitor"))
     )
     return render(
         request,

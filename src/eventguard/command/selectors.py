@@ -14,7 +14,7 @@ from ninja import FilterLookup, FilterSchema
 
 from eventguard.alerts.models import OPEN_STATES, Alarm, Severity
 from eventguard.core.access import CHANGE, VIEW, allows, roles_in, scope
-from eventguard.core.models import Event, Role, RoleAssignment, User, Zone
+from eventguard.core.models import Event, Role, RoleAssignment, User, Zone, name_columns
 
 from .models import (
     OPEN_WORK_STATES,
@@ -307,10 +307,8 @@ def live_alarms(*, user: User, event: Event, limit: int = 30) -> QuerySet[Alarm]
             "subject_name",
             "last_at",
             "count",
-            "rule__name_zh",
-            "rule__name_en",
-            "zone__name_zh",
-            "zone__name_en",
+            *name_columns("rule"),
+            *name_columns("zone"),
             "assignee__username",
         )
         .order_by("-last_at", "-pk")[:limit]

@@ -47,6 +47,12 @@ class BilingualNameMixin:
         return self.name_zh or self.name_en
 
 
+def name_columns(relation: str) -> tuple[str, str]:
+    """The columns the ``name`` of a bilingual record reached through ``relation`` is read
+    from, for a query's ``only()``: ``name_columns("zone")`` -> zone__name_zh, zone__name_en."""
+    return f"{relation}__name_zh", f"{relation}__name_en"
+
+
 class User(AbstractUser):
     display_name = models.CharField(_("display name"), max_length=100, blank=True)
     phone = models.CharField(_("phone"), max_length=32, blank=True)

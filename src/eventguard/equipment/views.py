@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from eventguard.core import access
 from eventguard.core.access import CHANGE, get_scoped_or_404, scope
 from eventguard.core.forms import ImportForm
-from eventguard.core.models import Unit, Zone
+from eventguard.core.models import Unit, Zone, name_columns
 from eventguard.core.servicekit import error_dict
 from eventguard.core.tabular import export_table
 from eventguard.core.web import add_service_errors, event_view, query_of
@@ -108,11 +108,6 @@ EQUIPMENT_ROW_FIELDS = (
 )
 
 
-def _names(relation: str) -> tuple[str, str]:
-    """The columns a related record's bilingual ``name`` is read from."""
-    return f"{relation}__name_zh", f"{relation}__name_en"
-
-
 @event_view
 def equipment_list(request, event):
     filters, errors = parse_filters(selectors.EquipmentFilters, request.GET)
@@ -131,7 +126,7 @@ def equipment_list(request, event):
     qs = (
         qs.select_related(None)
         .select_related("zone", "user_unit")
-        .only(*EQUIPMENT_ROW_FIELDS, *_names("zone"), *_names("user_unit"))
+        .only(*EQUIPMENT_ROW_FIELDS, *name_columns("zone"), *name_columns("user_unit"))
     )
     return render(
         request,

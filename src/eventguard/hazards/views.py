@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from eventguard.core import access
 from eventguard.core.access import CHANGE, get_scoped_or_404, scope
-from eventguard.core.models import Unit, User, Zone
+from eventguard.core.models import Unit, User, Zone, name_columns
 from eventguard.core.servicekit import error_dict
 from eventguard.core.web import add_service_errors, event_view, query_of
 from eventguard.equipment.models import Equipment
@@ -96,9 +96,7 @@ def hazard_list(request, event):
     qs = (
         qs.select_related(None)
         .select_related("zone", "unit")
-        .only(
-            *HAZARD_ROW_FIELDS, "zone__name_zh", "zone__name_en", "unit__name_zh", "unit__name_en"
-        )
+        .only(*HAZARD_ROW_FIELDS, *name_columns("zone"), *name_columns("unit"))
     )
     return render(
         request,
